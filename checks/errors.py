@@ -1,0 +1,13 @@
+"""The one family of errors the library raises; each message names what was read."""
+
+
+class LvsArpError(Exception):
+    """Base of every error the library raises on purpose."""
+
+
+class ReadError(LvsArpError):
+    """A kernel value, file or netlink answer could not be read or understood."""
+
+
+class ConfigError(LvsArpError):
+    """The caller asked for something the library cannot do (bad VIP, bad regex)."""
