@@ -1,0 +1,84 @@
+"""The library's entry point: judge a host's ARP behaviour for its declared LVS-DR role."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+
+from .director import assess_director
+from .finding import Finding, Severity
+from .model import HostState, Interface, Role
+from .realserver import assess_realserver
+from .vips import discover_realserver_vips
+
+
+@dataclass(frozen=True)
+class Assessment:
+    role: Role
+    vips: tuple[IPv4Address, ...]
+    state: HostState
+    checked: tuple[Interface, ...]  # the ARP-capable interfaces that were judged
+    findings: tuple[Finding, ...]
+
+    @property
+    def worst(self) -> Severity:
+        return max((f.severity for f in self.findings), default=Severity.UNKNOWN)
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity is severity)
+
+    def ranked(self) -> list[Finding]:
+        """Worst first; ties keep the order the policy gave them."""
+        return sorted(self.findings, key=lambda f: -f.severity)
+
+
+def assess(
+    state: HostState,
+    role: Role,
+    vips: Sequence[IPv4Address] = (),
+    exclude: re.Pattern[str] | None = None,
+    standby_ok: bool = False,
+) -> Assessment:
+    checked = tuple(
+        i for i in state.interfaces if i.does_arp and not (exclude and exclude.search(i.name))
+    )
+    chosen = tuple(vips) or _discover(state, role)
+    return Assessment(
+        role=role,
+        vips=chosen,
+        state=state,
+        checked=checked,
+        findings=tuple(_findings(state, role, chosen, checked, standby_ok)),
+    )
+
+
+def _discover(state: HostState, role: Role) -> tuple[IPv4Address, ...]:
+    return discover_realserver_vips(state) if role is Role.REALSERVER else ()
+
+
+def _findings(
+    state: HostState,
+    role: Role,
+    vips: tuple[IPv4Address, ...],
+    checked: tuple[Interface, ...],
+    standby_ok: bool,
+) -> Iterator[Finding]:
+    if not vips:
+        yield _no_vip(role)
+        return
+    if role is Role.REALSERVER:
+        yield from assess_realserver(state, vips, checked)
+    else:
+        yield from assess_director(state, vips, checked, standby_ok)
+
+
+def _no_vip(role: Role) -> Finding:
+    where = "on lo or a NOARP interface" if role is Role.REALSERVER else "in /proc/net/ip_vs"
+    return Finding(
+        Severity.UNKNOWN,
+        f"no VIP given and none found {where}; pass --vip",
+        subject="vip",
+        detail="Without a VIP there is nothing whose ARP behaviour could be judged.",
+    )

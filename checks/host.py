@@ -1,0 +1,18 @@
+"""Choose how to read a host: netlink for the live namespace, files for a given root."""
+
+from __future__ import annotations
+
+from .ip_json import read_ip_json
+from .live_reader import read_live_addresses, read_live_host
+from .model import HostState
+from .proc_reader import read_file_host
+
+
+def read_host(
+    proc_root: str | None = None, sys_root: str | None = None, ip_json: str | None = None
+) -> HostState:
+    """Live by default; --proc-root/--sys-root read files, --ip-json saved addresses."""
+    if proc_root is None and sys_root is None and ip_json is None:
+        return read_live_host()
+    addresses = read_ip_json(ip_json) if ip_json else read_live_addresses()
+    return read_file_host(proc_root or "/proc", sys_root or "/sys", addresses)

@@ -1,0 +1,141 @@
+"""check_lvs_arp: the Nagios/Icinga face of the library, on nagiosplugin."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import nagiosplugin
+
+from .assess import Assessment, assess
+from .errors import ConfigError, LvsArpError
+from .finding import Finding, Severity
+from .host import read_host
+from .model import PARAMS, Role
+from .plugin_args import build_parser
+from .report import finding_lines, fix_file_lines
+from .vips import parse_vips
+
+_STATES = {
+    Severity.OK: nagiosplugin.Ok,
+    Severity.INFO: nagiosplugin.Ok,
+    Severity.WARNING: nagiosplugin.Warn,
+    Severity.CRITICAL: nagiosplugin.Critical,
+    Severity.UNKNOWN: nagiosplugin.Unknown,
+}
+_COUNTED = (Severity.CRITICAL, Severity.WARNING, Severity.UNKNOWN)
+
+
+class ArpResource(nagiosplugin.Resource):  # type: ignore[misc]
+    """Reads the host once and hands every finding and effective value to the contexts."""
+
+    def __init__(self, options: Any) -> None:
+        self.options = options
+        self.assessment: Assessment | None = None
+
+    @property
+    def name(self) -> str:
+        return "LVS_ARP"
+
+    def probe(self) -> Iterator[nagiosplugin.Metric]:
+        self.assessment = self._assess()
+        for finding in self.assessment.ranked():
+            yield nagiosplugin.Metric("finding", finding, context="finding")
+        for interface in self.assessment.checked:
+            for param in PARAMS:
+                value = max(self.assessment.state.all.get(param), interface.knobs.get(param))
+                yield nagiosplugin.Metric(f"{interface.name}_{param}", value, context="value")
+        for severity in _COUNTED:
+            count = self.assessment.count(severity)
+            yield nagiosplugin.Metric(severity.name.lower(), count, min=0, context="value")
+
+    def _assess(self) -> Assessment:
+        opts = self.options
+        try:
+            exclude = _compile(opts.exclude_interface)
+            state = read_host(opts.proc_root, opts.sys_root, opts.ip_json)
+            role = Role(opts.role)
+            return assess(state, role, parse_vips(opts.vip), exclude, opts.standby_ok)
+        except LvsArpError as err:
+            raise nagiosplugin.CheckError(str(err)) from err
+        except Exception as err:
+            if opts.verbose >= 3:
+                raise  # nagiosplugin prints the traceback
+            raise nagiosplugin.CheckError(f"internal error: {type(err).__name__}: {err}") from err
+
+
+def _compile(pattern: str | None) -> re.Pattern[str] | None:
+    if pattern is None:
+        return None
+    try:
+        return re.compile(pattern)
+    except re.error as err:
+        raise ConfigError(f"--exclude-interface {pattern!r} is not a valid regex: {err}") from err
+
+
+class FindingContext(nagiosplugin.Context):  # type: ignore[misc]
+    def __init__(self) -> None:
+        super().__init__("finding")
+
+    def evaluate(self, metric: nagiosplugin.Metric, resource: Any) -> nagiosplugin.Result:
+        finding: Finding = metric.value
+        return nagiosplugin.Result(_STATES[finding.severity], finding.summary, metric)
+
+    def performance(self, metric: nagiosplugin.Metric, resource: Any) -> None:
+        return None
+
+
+class ValueContext(nagiosplugin.Context):  # type: ignore[misc]
+    """Perfdata only: the state comes from the findings, never from a threshold."""
+
+    def __init__(self) -> None:
+        super().__init__("value")
+
+    def evaluate(self, metric: nagiosplugin.Metric, resource: Any) -> nagiosplugin.Result:
+        return nagiosplugin.Result(nagiosplugin.Ok, metric=metric)
+
+    def performance(self, metric: nagiosplugin.Metric, resource: Any) -> nagiosplugin.Performance:
+        return nagiosplugin.Performance(metric.name, metric.value, min=metric.min)
+
+
+class ArpSummary(nagiosplugin.Summary):  # type: ignore[misc]
+    def __init__(self, resource: ArpResource) -> None:
+        self.resource = resource
+
+    def ok(self, results: nagiosplugin.Results) -> str:
+        assessment = self.resource.assessment
+        if assessment is None:
+            return ""
+        vips = ", ".join(str(v) for v in assessment.vips)
+        if assessment.role is Role.REALSERVER:
+            return f"{len(assessment.checked)} ARP interfaces hide VIP {vips}"
+        return f"VIP {vips} answered by ARP"
+
+    def problem(self, results: nagiosplugin.Results) -> str:
+        # The worst finding alone keeps the status line short; counts are in the perfdata.
+        return str(results.first_significant.hint)
+
+    def verbose(self, results: nagiosplugin.Results) -> list[str]:
+        assessment = self.resource.assessment
+        if assessment is None:
+            return []
+        return finding_lines(assessment.ranked()) + fix_file_lines(assessment.findings)
+
+
+def run(argv: Sequence[str]) -> None:
+    options = build_parser().parse_args(argv)
+    resource = ArpResource(options)
+    check = nagiosplugin.Check(resource, FindingContext(), ValueContext(), ArpSummary(resource))
+    check.name = "LVS_ARP"
+    check.main(verbose=options.verbose, timeout=options.timeout)
+
+
+@nagiosplugin.guarded(verbose=0)  # type: ignore[misc]
+def main() -> None:
+    run(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""The sysctl.d lines and ip commands that would fix a finding. Nothing here applies them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from ipaddress import IPv4Address
+
+from .arp_kernel import effective
+from .finding import Fix
+from .model import Address, HostState, Interface
+
+SYSCTL_FILE = "/etc/sysctl.d/90-lvs-arp.conf"
+
+
+def sysctl_key(conf_name: str, param: str) -> str:
+    """sysctl.d spelling: a dotted name (VLAN eth0.100) is written eth0/100 (ARP-SEMANTICS §8)."""
+    return f"net.ipv4.conf.{conf_name.replace('.', '/')}.{param}"
+
+
+def sysctl_line(conf_name: str, param: str, value: int) -> str:
+    return f"{sysctl_key(conf_name, param)} = {value}"
+
+
+def knob_fix(
+    state: HostState,
+    interface: Interface | None,
+    param: str,
+    target: int,
+    sound: Callable[[int], bool],
+) -> Fix:
+    """Lines that make max(all, interface) sound: fix conf/all, then an interface that outbids it.
+
+    With no *interface*, the fix is for interfaces yet to come: conf/all and conf/default.
+    """
+    all_value = state.all.get(param)
+    lines = []
+    if not sound(all_value):
+        all_value = target
+        lines.append(sysctl_line("all", param, target))
+    others = [("default", state.default.get(param))] if interface is None else []
+    if interface is not None:
+        others.append((interface.name, interface.knobs.get(param)))
+    for conf_name, value in others:
+        if not sound(effective(all_value, value)):
+            lines.append(sysctl_line(conf_name, param, target))
+    return Fix(sysctl_lines=tuple(lines))
+
+
+def move_vip_to_lo(vip: IPv4Address, misplaced: Address | None) -> Fix:
+    commands = []
+    if misplaced is not None:
+        commands.append(f"ip addr del {misplaced} dev {misplaced.interface}")
+    commands.append(f"ip addr add {vip}/32 dev lo")
+    return Fix(commands=tuple(commands))

@@ -1,0 +1,27 @@
+"""arp_ignore=8 hides every address, the node's own included: it drops out of the network."""
+
+from __future__ import annotations
+
+from .arp_kernel import ReplyRule, reply_rule
+from .finding import Finding, Severity
+from .knob_reading import reading
+from .model import ARP_IGNORE, HostState, Interface
+from .remedy import knob_fix
+
+
+def silent_interface_finding(state: HostState, interface: Interface, target: int) -> Finding | None:
+    """CRITICAL when an interface with addresses of its own answers no ARP at all."""
+    knob = reading(state, interface, ARP_IGNORE)
+    own = state.addresses_on(interface.name)
+    if reply_rule(knob.effective) is not ReplyRule.NEVER or not own:
+        return None
+    return knob.finding(
+        Severity.CRITICAL if interface.is_up else Severity.WARNING,
+        f"{interface.name} answers no ARP, not even for its own {own[0].ip}",
+        "Neighbours can no longer resolve the node's own address on this interface.",
+        fix=knob_fix(state, interface, ARP_IGNORE, target, _answers_own),
+    )
+
+
+def _answers_own(value: int) -> bool:
+    return reply_rule(value) is not ReplyRule.NEVER
