@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import nagiosplugin
@@ -132,9 +132,12 @@ def run(argv: Sequence[str]) -> None:
     check.main(verbose=options.verbose, timeout=options.timeout)
 
 
-@nagiosplugin.guarded(verbose=0)  # type: ignore[misc]
-def main() -> None:
+def _main() -> None:
     run(sys.argv[1:])
+
+
+# guarded turns any escaped exception into "LVS_ARP UNKNOWN: ..." and exit 3.
+main: Callable[[], None] = nagiosplugin.guarded(verbose=0)(_main)
 
 
 if __name__ == "__main__":
