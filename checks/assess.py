@@ -11,6 +11,7 @@ from .director import assess_director
 from .finding import Finding, Severity
 from .model import HostState, Interface, Role
 from .realserver import assess_realserver
+from .role_sanity import role_sanity
 from .vips import discover_realserver_vips
 
 
@@ -55,7 +56,9 @@ def assess(
 
 
 def _discover(state: HostState, role: Role) -> tuple[IPv4Address, ...]:
-    return discover_realserver_vips(state) if role is Role.REALSERVER else ()
+    if role is Role.REALSERVER:
+        return discover_realserver_vips(state)
+    return state.virtual_services or ()
 
 
 def _findings(
@@ -65,6 +68,9 @@ def _findings(
     checked: tuple[Interface, ...],
     standby_ok: bool,
 ) -> Iterator[Finding]:
+    role_doubt = role_sanity(state, role)
+    if role_doubt is not None:
+        yield role_doubt
     if not vips:
         yield _no_vip(role)
         return

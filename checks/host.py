@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .ip_json import read_ip_json
+from dataclasses import replace
+
+from .ipvs import read_virtual_addresses
 from .live_reader import read_live_addresses, read_live_host
 from .model import HostState
 from .proc_reader import read_file_host
@@ -12,7 +14,14 @@ def read_host(
     proc_root: str | None = None, sys_root: str | None = None, ip_json: str | None = None
 ) -> HostState:
     """Live by default; --proc-root/--sys-root read files, --ip-json saved addresses."""
+    services = read_virtual_addresses(proc_root or "/proc")
     if proc_root is None and sys_root is None and ip_json is None:
-        return read_live_host()
-    addresses = read_ip_json(ip_json) if ip_json else read_live_addresses()
-    return read_file_host(proc_root or "/proc", sys_root or "/sys", addresses)
+        return replace(read_live_host(), virtual_services=services)
+    if ip_json:
+        from .ip_json import read_ip_json  # json only for offline checks: keeps start-up lean
+
+        addresses = read_ip_json(ip_json)
+    else:
+        addresses = read_live_addresses()
+    state = read_file_host(proc_root or "/proc", sys_root or "/sys", addresses)
+    return replace(state, virtual_services=services)

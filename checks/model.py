@@ -83,6 +83,8 @@ class HostState:
     default: ArpKnobs
     interfaces: tuple[Interface, ...]
     addresses: tuple[Address, ...]
+    # IPVS virtual service addresses; None when IPVS is not loaded in this namespace.
+    virtual_services: tuple[IPv4Address, ...] | None = None
 
     def addresses_on(self, interface: str) -> tuple[Address, ...]:
         return self._by_interface.get(interface, ())
