@@ -90,7 +90,14 @@ class HostState:
         return self._by_interface.get(interface, ())
 
     def addresses_of(self, ip: IPv4Address) -> tuple[Address, ...]:
-        return tuple(a for a in self.addresses if a.ip == ip)
+        return self._by_ip.get(ip, ())
+
+    @cached_property
+    def _by_ip(self) -> dict[IPv4Address, tuple[Address, ...]]:
+        index: dict[IPv4Address, list[Address]] = {}
+        for address in self.addresses:
+            index.setdefault(address.ip, []).append(address)
+        return {ip: tuple(found) for ip, found in index.items()}
 
     @cached_property
     def _by_interface(self) -> dict[str, tuple[Address, ...]]:

@@ -13,7 +13,7 @@ from .assess import Assessment, assess
 from .errors import ConfigError, LvsArpError
 from .finding import Finding, Severity
 from .host import read_host
-from .model import PARAMS, Role
+from .model import PARAMS, Interface, Role
 from .plugin_args import build_parser
 from .report import finding_lines, fix_file_lines
 from .vips import parse_vips
@@ -41,15 +41,14 @@ class ArpResource(nagiosplugin.Resource):  # type: ignore[misc]
 
     def probe(self) -> Iterator[nagiosplugin.Metric]:
         self.assessment = self._assess()
+        # The first finding of each severity is enough for the state and the status line;
+        # nagiosplugin's per-result cost would dominate on hosts with thousands of interfaces.
+        seen: set[Severity] = set()
         for finding in self.assessment.ranked():
-            yield nagiosplugin.Metric("finding", finding, context="finding")
-        for interface in self.assessment.checked:
-            for param in PARAMS:
-                value = max(self.assessment.state.all.get(param), interface.knobs.get(param))
-                yield nagiosplugin.Metric(f"{interface.name}_{param}", value, context="value")
-        for severity in _COUNTED:
-            count = self.assessment.count(severity)
-            yield nagiosplugin.Metric(severity.name.lower(), count, min=0, context="value")
+            if finding.severity not in seen:
+                seen.add(finding.severity)
+                yield nagiosplugin.Metric("finding", finding, context="finding")
+        yield nagiosplugin.Metric("perfdata", _perfdata(self.assessment), context="perfdata")
 
     def _assess(self) -> Assessment:
         opts = self.options
@@ -87,17 +86,36 @@ class FindingContext(nagiosplugin.Context):  # type: ignore[misc]
         return None
 
 
-class ValueContext(nagiosplugin.Context):  # type: ignore[misc]
-    """Perfdata only: the state comes from the findings, never from a threshold."""
+def _perfdata(assessment: Assessment) -> str:
+    """Effective values per ARP-capable interface, then finding counts by severity."""
+    values = [
+        str(nagiosplugin.Performance(f"{interface.name}_{param}", value))
+        for interface in assessment.checked
+        for param, value in _effective_values(assessment, interface)
+    ]
+    counts = [
+        str(nagiosplugin.Performance(s.name.lower(), assessment.count(s), min=0)) for s in _COUNTED
+    ]
+    return " ".join(values + counts)
+
+
+def _effective_values(assessment: Assessment, interface: Interface) -> list[tuple[str, int]]:
+    knobs = assessment.state.all
+    return [(p, max(knobs.get(p), interface.knobs.get(p))) for p in PARAMS]
+
+
+class PerfdataContext(nagiosplugin.Context):  # type: ignore[misc]
+    """All perfdata in one metric: the state comes from the findings, never a threshold."""
 
     def __init__(self) -> None:
-        super().__init__("value")
+        super().__init__("perfdata")
 
     def evaluate(self, metric: nagiosplugin.Metric, resource: Any) -> nagiosplugin.Result:
         return nagiosplugin.Result(nagiosplugin.Ok, metric=metric)
 
-    def performance(self, metric: nagiosplugin.Metric, resource: Any) -> nagiosplugin.Performance:
-        return nagiosplugin.Performance(metric.name, metric.value, min=metric.min)
+    def performance(self, metric: nagiosplugin.Metric, resource: Any) -> str:
+        # nagiosplugin only str()s what this returns; one pre-joined string keeps it linear.
+        return str(metric.value)
 
 
 class ArpSummary(nagiosplugin.Summary):  # type: ignore[misc]
@@ -127,7 +145,7 @@ class ArpSummary(nagiosplugin.Summary):  # type: ignore[misc]
 def run(argv: Sequence[str]) -> None:
     options = build_parser().parse_args(argv)
     resource = ArpResource(options)
-    check = nagiosplugin.Check(resource, FindingContext(), ValueContext(), ArpSummary(resource))
+    check = nagiosplugin.Check(resource, FindingContext(), PerfdataContext(), ArpSummary(resource))
     check.name = "LVS_ARP"
     check.main(verbose=options.verbose, timeout=options.timeout)
 
