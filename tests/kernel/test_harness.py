@@ -16,6 +16,8 @@ from .netns import (
     PEER_IFACE,
     PEER_IP,
     RESET_KNOBS,
+    NoarpInterface,
+    NodeConfig,
     Topology,
     lvs_topology,
     netns_exists,
@@ -37,6 +39,14 @@ def test_topology_is_wired_as_declared(topology: Topology) -> None:
     knobs = {(conf, knob): topology.read_sysctl(conf, knob)
              for conf in BASELINE_CONFS for knob in RESET_KNOBS}
     assert set(knobs.values()) == {"0"}, knobs
+
+
+@pytest.mark.parametrize("kind", ["ifb", "veth"])
+def test_noarp_interface_really_does_no_arp(topology: Topology, kind: str) -> None:
+    """The NOARP rows prove nothing unless the kernel flags the VIP's interface IFF_NOARP."""
+    topology.apply(NodeConfig(interfaces=(NoarpInterface("vip0", kind),)))
+    link = json.loads(topology.ip_node("-j", "link", "show", "dev", "vip0"))[0]
+    assert "NOARP" in link["flags"] and "UP" in link["flags"], link["flags"]
 
 
 def test_namespaces_are_removed_after_normal_exit(netns_support: None) -> None:
