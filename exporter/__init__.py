@@ -1,0 +1,1 @@
+"""lvs-arp-exporter: the Prometheus face of the library, served over HTTP(S)."""

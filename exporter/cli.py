@@ -1,0 +1,107 @@
+"""lvs-arp-exporter: serve the library's verdicts to Prometheus, or write them once to a file."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import sys
+from collections.abc import Sequence
+
+from checks import __version__
+from checks.errors import ConfigError
+from checks.model import Role
+from checks.vips import parse_vips
+
+from . import promlog
+from .cli_args import build_parser
+from .collector import ArpCollector, NodeCheck, build_registry
+from .exposition import renderer, text_format
+from .read_guard import ReadGuard
+from .textfile import TextfileError, write_atomically
+
+logger = logging.getLogger("lvs_arp_exporter")
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+
+
+def node_check(options: argparse.Namespace) -> NodeCheck:
+    """Refuse bad VIPs and regexes at start, not on every scrape."""
+    return NodeCheck(
+        role=Role(options.role),
+        vips=parse_vips(options.vip),
+        exclude=_compile(options.exclude_interface),
+        standby_ok=options.standby_ok,
+        proc_root=options.proc_root,
+        sys_root=options.sys_root,
+        ip_json=options.ip_json,
+    )
+
+
+def _compile(pattern: str | None) -> re.Pattern[str] | None:
+    if pattern is None:
+        return None
+    try:
+        return re.compile(pattern)
+    except re.error as err:
+        raise ConfigError(f"--exclude-interface {pattern!r} is not a valid regex: {err}") from err
+
+
+def write_textfile(path: str, collector: ArpCollector) -> int:
+    if not path.endswith(".prom"):
+        logger.warning("%s does not end in .prom: node_exporter will not read it", path)
+    try:
+        write_atomically(path, text_format(build_registry(collector)))
+    except TextfileError as err:
+        logger.error("%s", err)
+        return EXIT_FAILURE
+    logger.debug("wrote %s", path)
+    return EXIT_OK
+
+
+def serve(options: argparse.Namespace, collector: ArpCollector) -> int:
+    # Imported here: a --textfile run from a timer needs neither TLS, bcrypt nor YAML.
+    from .http_server import MetricsServer, ServeError
+    from .web_config import WebConfigError, load_web_config
+
+    try:
+        server = MetricsServer(
+            options.listen_address,
+            renderer(build_registry(collector)),
+            web_config=load_web_config(options.web_config_file),
+            telemetry_path=options.telemetry_path,
+        )
+    except (ServeError, WebConfigError) as err:
+        logger.error("%s", err)
+        return EXIT_FAILURE
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+    return EXIT_OK
+
+
+def run(argv: Sequence[str]) -> int:
+    options = build_parser().parse_args(argv)
+    promlog.configure(options.log_level, options.log_format)
+    try:
+        check = node_check(options)
+    except ConfigError as err:
+        logger.error("%s", err)
+        return EXIT_FAILURE
+    collector = ArpCollector(check, ReadGuard(options.scrape_timeout))
+    if options.textfile:
+        return write_textfile(options.textfile, collector)
+    logger.info("starting lvs-arp-exporter %s, role %s", __version__, check.role.value)
+    return serve(options, collector)
+
+
+def main() -> int:
+    return run(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

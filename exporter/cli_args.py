@@ -1,0 +1,121 @@
+"""Command line of lvs-arp-exporter, in the Prometheus exporters' style (--web.*, --log.*)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from checks import __version__
+
+from .collector import DEFAULT_SCRAPE_TIMEOUT_S
+from .promlog import FORMATS, LEVELS
+
+# Not a port of the Prometheus default-port allocation wiki that we could confirm as free:
+# that range is fully allocated, so sites with a clash pass --web.listen-address.
+DEFAULT_PORT = 9787
+DEFAULT_LISTEN_ADDRESS = f":{DEFAULT_PORT}"
+
+_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?")
+_DURATION_UNITS_S = (3600.0, 60.0, 1.0, 0.001)
+
+
+def prometheus_duration(text: str) -> float:
+    """Seconds in a Prometheus duration such as "5s", "1m30s" or "500ms"."""
+    match = _DURATION.fullmatch(text.strip())
+    if not match or not any(match.groups()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 5s, 500ms or 1m")
+    seconds = sum(int(n) * unit for n, unit in zip(match.groups(), _DURATION_UNITS_S) if n)
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"duration {text!r} must be more than zero")
+    return seconds
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lvs-arp-exporter",
+        description="Prometheus exporter: is this node's ARP behaviour safe for LVS Direct "
+        "Routing? The host is read afresh on every scrape; nothing is ever written to it.",
+        epilog=f"Listens on {DEFAULT_LISTEN_ADDRESS} by default. With --textfile, writes the "
+        "metrics once and exits 0 when the file was written (a failed read is in the file as "
+        "lvs_arp_scrape_success 0), 1 when it was not.",
+    )
+    _check_arguments(parser)
+    _web_arguments(parser)
+    parser.add_argument(
+        "--textfile",
+        metavar="PATH",
+        help="write the metrics once to PATH (atomically) and exit: for node_exporter's "
+        "--collector.textfile.directory; PATH should end in .prom",
+    )
+    parser.add_argument(
+        "--log.level", dest="log_level", choices=tuple(LEVELS), default="info", help="log level"
+    )
+    parser.add_argument(
+        "--log.format", dest="log_format", choices=FORMATS, default="logfmt", help="log format"
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def _check_arguments(parser: argparse.ArgumentParser) -> None:
+    """The same judgement as check_lvs_arp, with the same names."""
+    parser.add_argument(
+        "--role", required=True, choices=("realserver", "director"), help="this node's role"
+    )
+    parser.add_argument(
+        "--vip",
+        action="append",
+        default=[],
+        metavar="ADDR",
+        help="a virtual IP (repeatable); real servers discover VIPs on lo and NOARP "
+        "interfaces, directors from /proc/net/ip_vs",
+    )
+    parser.add_argument(
+        "--exclude-interface",
+        metavar="REGEX",
+        help="do not judge ARP interfaces whose name matches (e.g. ARP silenced by arptables)",
+    )
+    parser.add_argument(
+        "--standby-ok",
+        action="store_true",
+        help="director: a VIP not held here is expected (keepalived BACKUP)",
+    )
+    parser.add_argument("--proc-root", metavar="DIR", help="read conf/* under DIR/sys/net/ipv4")
+    parser.add_argument(
+        "--sys-root", metavar="DIR", help="read interface flags under DIR/class/net"
+    )
+    parser.add_argument(
+        "--ip-json", metavar="FILE", help="read addresses from saved `ip -json address` output"
+    )
+    parser.add_argument(
+        "--scrape.timeout",
+        dest="scrape_timeout",
+        type=prometheus_duration,
+        default=DEFAULT_SCRAPE_TIMEOUT_S,
+        metavar="DURATION",
+        help="give up on a host read after this long (lvs_arp_scrape_success 0); default 5s",
+    )
+
+
+def _web_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--web.listen-address",
+        dest="listen_address",
+        default=DEFAULT_LISTEN_ADDRESS,
+        metavar="ADDRESS",
+        help=f"address to listen on for the landing page and metrics (default "
+        f"{DEFAULT_LISTEN_ADDRESS})",
+    )
+    parser.add_argument(
+        "--web.telemetry-path",
+        dest="telemetry_path",
+        default="/metrics",
+        metavar="PATH",
+        help="path under which to expose metrics (default /metrics)",
+    )
+    parser.add_argument(
+        "--web.config.file",
+        dest="web_config_file",
+        metavar="FILE",
+        help="exporter-toolkit web configuration file: TLS and basic auth",
+    )

@@ -1,0 +1,92 @@
+"""A prometheus_client collector that reads and judges the host afresh on every scrape.
+
+No cache and no timer: what Prometheus stores is what the kernel had when it asked. A read
+that fails or hangs becomes `lvs_arp_scrape_success 0` and a counted reason, never a
+traceback on the wire or a silent gap.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from checks.assess import Assessment, assess
+from checks.errors import LvsArpError
+from checks.host import read_host
+from checks.model import Role
+
+from .families import assessment_families, build_info, role_info, scrape_families
+from .read_guard import Failure, GuardedReadError, ReadGuard
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SCRAPE_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class NodeCheck:
+    """What to read (live, or files under the roots) and which role to judge it for."""
+
+    role: Role
+    vips: tuple[IPv4Address, ...] = ()
+    exclude: re.Pattern[str] | None = None
+    standby_ok: bool = False
+    proc_root: str | None = None
+    sys_root: str | None = None
+    ip_json: str | None = None
+
+    def assess(self) -> Assessment:
+        state = read_host(self.proc_root, self.sys_root, self.ip_json)
+        return assess(state, self.role, self.vips, self.exclude, self.standby_ok)
+
+
+class ArpCollector(Collector):
+    def __init__(self, check: NodeCheck, guard: ReadGuard | None = None) -> None:
+        self.check = check
+        self.guard = guard or ReadGuard(DEFAULT_SCRAPE_TIMEOUT_S)
+        self._errors = dict.fromkeys(Failure, 0)
+        self._errors_lock = threading.Lock()  # concurrent scrapes count into one dict
+
+    # No describe(): registering would otherwise read the host before the first scrape.
+
+    def collect(self) -> Iterator[Metric]:
+        started = time.perf_counter()
+        assessment, failure = self._assess()
+        duration_s = time.perf_counter() - started
+        yield build_info()
+        yield role_info(self.check.role)
+        if assessment is not None:
+            yield from assessment_families(assessment)
+        with self._errors_lock:
+            if failure is not None:
+                self._errors[failure] += 1
+            errors = dict(self._errors)
+        yield from scrape_families(failure, duration_s, errors)
+
+    def _assess(self) -> tuple[Assessment | None, Failure | None]:
+        try:
+            return self.guard.run(self.check.assess), None
+        except GuardedReadError as err:
+            logger.error("cannot judge the host: %s", err)
+            return None, err.failure
+        except LvsArpError as err:
+            logger.error("cannot read the host: %s", err)
+            return None, Failure.READ
+        except Exception:
+            logger.exception("reading the host failed unexpectedly")
+            return None, Failure.INTERNAL
+
+
+def build_registry(collector: ArpCollector) -> CollectorRegistry:
+    """A registry of our own: none of prometheus_client's process or GC metrics."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+    return registry
