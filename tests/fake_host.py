@@ -1,0 +1,193 @@
+"""A fake host described once, then either built as a HostState or written as a fake tree.
+
+The tree is what the offline readers take: `<root>/proc/sys/net/ipv4/conf/<name>/arp_*`,
+`<root>/sys/class/net/<iface>/flags` and an `ip -json address` file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Interface
+from pathlib import Path
+from typing import Any, Union
+
+from checks.host import read_host
+from checks.kernel_int import parse_kernel_int
+from checks.model import Address, ArpKnobs, HostState, Interface
+
+# /sys/class/net/<iface>/flags as the kernel prints them.
+ETHER_UP = 0x1003  # UP | BROADCAST | MULTICAST
+ETHER_DOWN = 0x1002
+LOOPBACK_UP = 0x9  # UP | LOOPBACK
+NOARP_UP = 0x83  # a dummy interface: UP | BROADCAST | NOARP
+
+SCOPE_NUMBERS = {"global": 0, "link": 253, "host": 254}
+
+# An int, or the exact text a /proc file holds (for parser tests).
+Knob = Union[int, str]
+
+
+@dataclass(frozen=True)
+class FakeAddress:
+    cidr: str  # "10.0.0.100/32"
+    scope: str = "global"
+
+    @property
+    def interface(self) -> IPv4Interface:
+        return IPv4Interface(self.cidr)
+
+
+@dataclass
+class FakeInterface:
+    name: str
+    flags: int
+    arp_ignore: Knob
+    arp_announce: Knob
+    addresses: tuple[FakeAddress, ...]
+
+
+@dataclass(frozen=True)
+class FakeTree:
+    proc_root: Path
+    sys_root: Path
+    ip_json: Path
+
+    def read(self) -> HostState:
+        """What the plugin reads offline (--proc-root, --sys-root, --ip-json)."""
+        return read_host(str(self.proc_root), str(self.sys_root), str(self.ip_json))
+
+    def conf_file(self, conf_name: str, param: str) -> Path:
+        return self.proc_root / "sys/net/ipv4/conf" / conf_name / param
+
+    def flags_file(self, interface: str) -> Path:
+        return self.sys_root / "class/net" / interface / "flags"
+
+    def plugin_args(self) -> list[str]:
+        return [
+            f"--proc-root={self.proc_root}",
+            f"--sys-root={self.sys_root}",
+            f"--ip-json={self.ip_json}",
+        ]
+
+
+@dataclass
+class FakeHost:
+    """conf/all, conf/default and interfaces; lo with 127.0.0.1/8 unless told otherwise."""
+
+    all_ignore: Knob = 0
+    all_announce: Knob = 0
+    default_ignore: Knob = 0
+    default_announce: Knob = 0
+    interfaces: list[FakeInterface] = field(default_factory=list)
+    # IPVS virtual service addresses (/proc/net/ip_vs); None: IPVS not loaded.
+    virtual_services: tuple[str, ...] | None = None
+
+    def interface(
+        self,
+        name: str,
+        *addresses: str | FakeAddress,
+        ignore: Knob = 0,
+        announce: Knob = 0,
+        flags: int = ETHER_UP,
+    ) -> FakeHost:
+        """Add an interface; each address is a CIDR (scope global) or a FakeAddress."""
+        held = tuple(a if isinstance(a, FakeAddress) else FakeAddress(a) for a in addresses)
+        self.interfaces.append(FakeInterface(name, flags, ignore, announce, held))
+        return self
+
+    def loopback(self, *addresses: str | FakeAddress, ignore: Knob = 0) -> FakeHost:
+        return self.interface(
+            "lo", FakeAddress("127.0.0.1/8", "host"), *addresses, ignore=ignore, flags=LOOPBACK_UP
+        )
+
+    def state(self) -> HostState:
+        """The HostState the readers should return for this host."""
+        return HostState(
+            all=_knobs(self.all_ignore, self.all_announce),
+            default=_knobs(self.default_ignore, self.default_announce),
+            interfaces=tuple(
+                Interface(i.name, i.flags, _knobs(i.arp_ignore, i.arp_announce))
+                for i in sorted(self.interfaces, key=lambda i: i.name)  # as listdir is sorted
+            ),
+            addresses=tuple(self._addresses()),
+            virtual_services=_services(self.virtual_services),
+        )
+
+    def write(self, root: Path) -> FakeTree:
+        tree = FakeTree(root / "proc", root / "sys", root / "ip-address.json")
+        _write_conf(tree, "all", self.all_ignore, self.all_announce)
+        _write_conf(tree, "default", self.default_ignore, self.default_announce)
+        for iface in self.interfaces:
+            _write_conf(tree, iface.name, iface.arp_ignore, iface.arp_announce)
+            tree.flags_file(iface.name).parent.mkdir(parents=True)
+            tree.flags_file(iface.name).write_text(f"{iface.flags:#x}\n")
+        tree.ip_json.write_text(json.dumps(self.ip_json_links(), indent=1))
+        if self.virtual_services is not None:
+            (tree.proc_root / "net").mkdir()
+            (tree.proc_root / "net/ip_vs").write_text(_ip_vs_text(self.virtual_services))
+        return tree
+
+    def ip_json_links(self) -> list[dict[str, Any]]:
+        """`ip -json address` output, with the IPv6 link-local entries the real one has."""
+        return [
+            {
+                "ifindex": index,
+                "ifname": iface.name,
+                "flags": [],
+                "addr_info": [_inet_entry(iface.name, a) for a in iface.addresses]
+                + [{"family": "inet6", "local": "fe80::1", "prefixlen": 64, "scope": "link"}],
+            }
+            for index, iface in enumerate(self.interfaces, start=1)
+        ]
+
+    def _addresses(self) -> Iterable[Address]:
+        for iface in self.interfaces:
+            for held in iface.addresses:
+                ip = held.interface
+                yield Address(
+                    iface.name, IPv4Address(ip.ip), ip.network.prefixlen, SCOPE_NUMBERS[held.scope]
+                )
+
+
+def _services(services: tuple[str, ...] | None) -> tuple[IPv4Address, ...] | None:
+    return None if services is None else tuple(IPv4Address(s) for s in services)
+
+
+def _ip_vs_text(services: Iterable[str]) -> str:
+    """/proc/net/ip_vs: hex addresses, one TCP service on port 80 each, one real server."""
+    lines = [
+        "IP Virtual Server version 1.2.1 (size=4096)",
+        "Prot LocalAddress:Port Scheduler Flags",
+        "  -> RemoteAddress:Port Forward Weight ActiveConn InActConn",
+    ]
+    for service in services:
+        lines.append(f"TCP  {int(IPv4Address(service)):08X}:0050 rr")
+        lines.append("  -> 0A00000B:0050      Route   1      0          0")
+    return "\n".join(lines) + "\n"
+
+
+def _knobs(ignore: Knob, announce: Knob) -> ArpKnobs:
+    return ArpKnobs(_value(ignore), _value(announce))
+
+
+def _value(knob: Knob) -> int:
+    return parse_kernel_int(knob) if isinstance(knob, str) else knob
+
+
+def _write_conf(tree: FakeTree, conf_name: str, ignore: Knob, announce: Knob) -> None:
+    for param, knob in (("arp_ignore", ignore), ("arp_announce", announce)):
+        path = tree.conf_file(conf_name, param)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(knob if isinstance(knob, str) else f"{knob}\n")
+
+
+def _inet_entry(name: str, held: FakeAddress) -> dict[str, Any]:
+    return {
+        "family": "inet",
+        "local": str(held.interface.ip),
+        "prefixlen": held.interface.network.prefixlen,
+        "scope": held.scope,
+        "label": name,
+    }
