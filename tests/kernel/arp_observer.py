@@ -59,6 +59,7 @@ class Observation:
 
 # --- frame building -------------------------------------------------------------------------
 
+
 def checksum(data: bytes) -> int:
     """RFC 1071 internet checksum."""
     if len(data) % 2:
@@ -74,8 +75,17 @@ def ethernet(dst: bytes, src: bytes, ethertype: int, payload: bytes) -> Frame:
 
 
 def arp_who_has(src_mac: bytes, src_ip: str, target_ip: str) -> Frame:
-    body = ARP_IPV4.pack(1, ETH_P_IP, 6, 4, ARPOP_REQUEST, src_mac, socket.inet_aton(src_ip),
-                         b"\0" * 6, socket.inet_aton(target_ip))
+    body = ARP_IPV4.pack(
+        1,
+        ETH_P_IP,
+        6,
+        4,
+        ARPOP_REQUEST,
+        src_mac,
+        socket.inet_aton(src_ip),
+        b"\0" * 6,
+        socket.inet_aton(target_ip),
+    )
     return ethernet(BROADCAST_MAC, src_mac, ETH_P_ARP, body)
 
 
@@ -86,13 +96,24 @@ def icmp_echo_request(ident: int, seq: int) -> bytes:
 
 
 def ipv4(src_ip: str, dst_ip: str, protocol: int, payload: bytes) -> bytes:
-    fields = [0x45, 0, IPV4_HEADER.size + len(payload), 0x4C56, 0, 64, protocol, 0,
-              socket.inet_aton(src_ip), socket.inet_aton(dst_ip)]
+    fields = [
+        0x45,
+        0,
+        IPV4_HEADER.size + len(payload),
+        0x4C56,
+        0,
+        64,
+        protocol,
+        0,
+        socket.inet_aton(src_ip),
+        socket.inet_aton(dst_ip),
+    ]
     fields[7] = checksum(IPV4_HEADER.pack(*fields))
     return IPV4_HEADER.pack(*fields) + payload
 
 
 # --- frame parsing --------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Arp:
@@ -116,17 +137,22 @@ def is_echo_reply(frame: Frame, src_ip: str, dst_ip: str, ident: int) -> bool:
     _, _, ethertype = ETH_HEADER.unpack_from(frame)
     if ethertype != ETH_P_IP:
         return False
-    packet = frame[ETH_HEADER.size:]
+    packet = frame[ETH_HEADER.size :]
     ihl = (packet[0] & 0x0F) * 4
     _, _, _, _, _, _, proto, _, src, dst = IPV4_HEADER.unpack_from(packet)
     if proto != IPPROTO_ICMP or len(packet) < ihl + ICMP_ECHO.size:
         return False
     icmp_type, _, _, reply_ident, _ = ICMP_ECHO.unpack_from(packet, ihl)
-    return (icmp_type == ICMP_ECHO_REPLY and reply_ident == ident
-            and socket.inet_ntoa(src) == src_ip and socket.inet_ntoa(dst) == dst_ip)
+    return (
+        icmp_type == ICMP_ECHO_REPLY
+        and reply_ident == ident
+        and socket.inet_ntoa(src) == src_ip
+        and socket.inet_ntoa(dst) == dst_ip
+    )
 
 
 # --- the wire -------------------------------------------------------------------------------
+
 
 class Wire:
     """A raw socket on one interface that sees every frame arriving on it."""
@@ -168,6 +194,7 @@ class Wire:
 
 # --- probes ---------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Probe:
     wire: Wire
@@ -185,8 +212,13 @@ class Probe:
     def _is_reply_for(self, target_ip: str) -> Matcher:
         def matches(frame: Frame) -> bool:
             arp = parse_arp(frame)
-            return (arp is not None and arp.op == ARPOP_REPLY and arp.sender_ip == target_ip
-                    and arp.target_ip == self.peer_ip)
+            return (
+                arp is not None
+                and arp.op == ARPOP_REPLY
+                and arp.sender_ip == target_ip
+                and arp.target_ip == self.peer_ip
+            )
+
         return matches
 
     def forwarded_echo(self) -> tuple[bool, str | None]:
@@ -197,15 +229,19 @@ class Probe:
         self.wire.send(ethernet(self.node_mac, self.wire.mac, ETH_P_IP, packet))
         seen: list[Frame] = []
         replied = self.wire.wait_for(
-            lambda frame: is_echo_reply(frame, self.vip, self.peer_ip, ident),
-            self.timeout_s, seen)
+            lambda frame: is_echo_reply(frame, self.vip, self.peer_ip, ident), self.timeout_s, seen
+        )
         return replied, self._sender_of_node_request(seen)
 
     def _sender_of_node_request(self, frames: list[Frame]) -> str | None:
         for frame in frames:
             arp = parse_arp(frame)
-            if (arp is not None and arp.op == ARPOP_REQUEST and arp.sender_mac == self.node_mac
-                    and arp.target_ip == self.peer_ip):
+            if (
+                arp is not None
+                and arp.op == ARPOP_REQUEST
+                and arp.sender_mac == self.node_mac
+                and arp.target_ip == self.peer_ip
+            ):
                 return arp.sender_ip
         return None
 
@@ -225,7 +261,9 @@ def refuse_foreign_namespace() -> None:
     for name in os.listdir(NETNS_DIR):
         there = os.stat(os.path.join(NETNS_DIR, name))
         if name.startswith(PEER_NETNS_PREFIX) and (there.st_dev, there.st_ino) == (
-                here.st_dev, here.st_ino):
+            here.st_dev,
+            here.st_ino,
+        ):
             return
     sys.exit(f"arp_observer: run me only inside a {NETNS_DIR}/{PEER_NETNS_PREFIX}* namespace")
 
@@ -244,9 +282,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     refuse_foreign_namespace()
-    probe = Probe(wire=Wire(args.iface), node_mac=bytes.fromhex(args.node_mac.replace(":", "")),
-                  node_ip=args.node_ip, peer_ip=args.peer_ip, vip=args.vip,
-                  timeout_s=args.timeout)
+    probe = Probe(
+        wire=Wire(args.iface),
+        node_mac=bytes.fromhex(args.node_mac.replace(":", "")),
+        node_ip=args.node_ip,
+        peer_ip=args.peer_ip,
+        vip=args.vip,
+        timeout_s=args.timeout,
+    )
     print(json.dumps(asdict(probe.observe())))
 
 

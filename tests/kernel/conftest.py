@@ -14,15 +14,19 @@ from .netns import NetnsError, Topology, lvs_topology, run, unique_netns_names
 def netns_support() -> None:
     """Fail loudly (CI is root with namespaces): a skipped kernel test proves nothing."""
     if os.geteuid() != 0:
-        pytest.fail("kernel tests need root: they create network namespaces and veth pairs; "
-                    "run pytest as root (CI does)", pytrace=False)
+        pytest.fail(
+            "kernel tests need root: they create network namespaces and veth pairs; "
+            "run pytest as root (CI does)",
+            pytrace=False,
+        )
     probe_name, _ = unique_netns_names()
     try:
         run(["ip", "netns", "add", probe_name])
         run(["ip", "netns", "del", probe_name])
     except NetnsError as err:
-        pytest.fail(f"kernel tests need network namespaces, and `ip netns add` failed: {err}",
-                    pytrace=False)
+        pytest.fail(
+            f"kernel tests need network namespaces, and `ip netns add` failed: {err}", pytrace=False
+        )
 
 
 @pytest.fixture

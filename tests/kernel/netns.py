@@ -47,8 +47,12 @@ def run(argv: Sequence[str], stdin: str | None = None) -> str:
     """Run *argv*, return its stdout, raise NetnsError with stderr when it fails."""
     try:
         done = subprocess.run(
-            list(argv), input=stdin, capture_output=True, text=True,
-            timeout=COMMAND_TIMEOUT_S, check=False,
+            list(argv),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT_S,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as err:
         raise NetnsError(f"{' '.join(argv)}: {err}") from err
@@ -94,14 +98,15 @@ class NoarpInterface:
 
     def create_commands(self) -> list[list[str]]:
         if self.kind == "ifb":
-            return [["link", "add", self.name, "type", "ifb"],
-                    ["link", "set", self.name, "up"]]
+            return [["link", "add", self.name, "type", "ifb"], ["link", "set", self.name, "up"]]
         if self.kind == "veth":
             twin = f"{self.name}t"
-            return [["link", "add", self.name, "type", "veth", "peer", "name", twin],
-                    ["link", "set", self.name, "arp", "off"],
-                    ["link", "set", twin, "up"],
-                    ["link", "set", self.name, "up"]]
+            return [
+                ["link", "add", self.name, "type", "veth", "peer", "name", twin],
+                ["link", "set", self.name, "arp", "off"],
+                ["link", "set", twin, "up"],
+                ["link", "set", self.name, "up"],
+            ]
         raise ValueError(f"unknown NOARP interface kind {self.kind!r}")
 
 
@@ -165,31 +170,46 @@ class Topology:
     def observe(self, vip: str, timeout_s: float = PROBE_TIMEOUT_S) -> Observation:
         """Probe the node from the peer's side of the wire, starting from an empty ARP cache."""
         self.flush_node_neighbours()
-        report = run(["ip", "netns", "exec", self.peer, sys.executable, OBSERVER,
-                      "--iface", PEER_IFACE, "--node-mac", self.node_mac(),
-                      "--node-ip", NODE_IP, "--peer-ip", PEER_IP, "--vip", vip,
-                      "--timeout", str(timeout_s)])
+        options = {
+            "--iface": PEER_IFACE,
+            "--node-mac": self.node_mac(),
+            "--node-ip": NODE_IP,
+            "--peer-ip": PEER_IP,
+            "--vip": vip,
+            "--timeout": str(timeout_s),
+        }
+        argv = [sys.executable, OBSERVER, *itertools.chain.from_iterable(options.items())]
+        report = run(["ip", "netns", "exec", self.peer, *argv])
         return Observation(**json.loads(report))
 
     def run_in_node(self, argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
         """Run *argv* in the node namespace and hand back whatever happened, exit code included."""
-        return subprocess.run(["ip", "netns", "exec", self.node, *argv], capture_output=True,
-                              text=True, timeout=COMMAND_TIMEOUT_S * 3, check=False)
+        return subprocess.run(
+            ["ip", "netns", "exec", self.node, *argv],
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT_S * 3,
+            check=False,
+        )
 
 
 def _create_namespace(name: str) -> None:
     run(["ip", "netns", "add", name])
     # IPv6 only adds chatter on the wire (DAD, MLD); ARP-SEMANTICS §10 leaves it out of scope.
     for conf in ("all", "default"):
-        run(["ip", "netns", "exec", name, "tee",
-             f"/proc/sys/net/ipv6/conf/{conf}/disable_ipv6"], stdin="1\n")
+        run(
+            ["ip", "netns", "exec", name, "tee", f"/proc/sys/net/ipv6/conf/{conf}/disable_ipv6"],
+            stdin="1\n",
+        )
 
 
 def _wire_lan(topology: Topology) -> None:
-    run(["ip", "-n", topology.node, "link", "add", NODE_IFACE, "type", "veth",
-         "peer", "name", PEER_IFACE, "netns", topology.peer])
-    for netns, iface, ip in ((topology.node, NODE_IFACE, NODE_IP),
-                             (topology.peer, PEER_IFACE, PEER_IP)):
+    veth = f"link add {NODE_IFACE} type veth peer name {PEER_IFACE} netns {topology.peer}"
+    run(["ip", "-n", topology.node, *veth.split()])
+    for netns, iface, ip in (
+        (topology.node, NODE_IFACE, NODE_IP),
+        (topology.peer, PEER_IFACE, PEER_IP),
+    ):
         run(["ip", "-n", netns, "addr", "add", f"{ip}/{LAN_PREFIX}", "dev", iface])
         run(["ip", "-n", netns, "link", "set", "lo", "up"])
         run(["ip", "-n", netns, "link", "set", iface, "up"])

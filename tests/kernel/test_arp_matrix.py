@@ -46,33 +46,54 @@ class Row:
     vip: str = DEFAULT_VIP
 
 
-def knobs(ignore: int | None = None, announce: int | None = None,
-          conf: str = "all") -> tuple[Sysctl, ...]:
+def knobs(
+    ignore: int | None = None, announce: int | None = None, conf: str = "all"
+) -> tuple[Sysctl, ...]:
     """arp_ignore/arp_announce for one conf directory; values go to the kernel as written."""
     pairs = (("arp_ignore", ignore), ("arp_announce", announce))
     return tuple(Sysctl(conf, knob, str(value)) for knob, value in pairs if value is not None)
 
 
-def vip_on(dev: str = "lo", prefix: int = 32, scope: str | None = None,
-           vip: str = DEFAULT_VIP) -> Address:
+def vip_on(
+    dev: str = "lo", prefix: int = 32, scope: str | None = None, vip: str = DEFAULT_VIP
+) -> Address:
     return Address(f"{vip}/{prefix}", dev, scope)
 
 
-def seen(answers_vip: bool, announce: str | None, own: bool = True,
-         forwarded: bool = True) -> Observation:
-    return Observation(accepts_forwarded=forwarded, announce_sender=announce,
-                       answers_vip=answers_vip, answers_own=own)
+def seen(
+    answers_vip: bool, announce: str | None, own: bool = True, forwarded: bool = True
+) -> Observation:
+    return Observation(
+        accepts_forwarded=forwarded,
+        announce_sender=announce,
+        answers_vip=answers_vip,
+        answers_own=own,
+    )
 
 
-def realserver(row_id: str, sysctls: tuple[Sysctl, ...], expected: Observation,
-               addresses: tuple[Address, ...] = (vip_on(),),
-               interfaces: tuple[NoarpInterface, ...] = (), vip: str = DEFAULT_VIP) -> Row:
-    return Row(f"realserver-{row_id}", REALSERVER,
-               NodeConfig(interfaces, sysctls, addresses), expected, vip)
+def realserver(
+    row_id: str,
+    sysctls: tuple[Sysctl, ...],
+    expected: Observation,
+    addresses: tuple[Address, ...] = (vip_on(),),
+    interfaces: tuple[NoarpInterface, ...] = (),
+    vip: str = DEFAULT_VIP,
+) -> Row:
+    return Row(
+        f"realserver-{row_id}",
+        REALSERVER,
+        NodeConfig(interfaces, sysctls, addresses),
+        expected,
+        vip,
+    )
 
 
-def director(row_id: str, sysctls: tuple[Sysctl, ...], expected: Observation,
-             addresses: tuple[Address, ...] = (vip_on(NODE_IFACE, 24),)) -> Row:
+def director(
+    row_id: str,
+    sysctls: tuple[Sysctl, ...],
+    expected: Observation,
+    addresses: tuple[Address, ...] = (vip_on(NODE_IFACE, 24),),
+) -> Row:
     return Row(f"director-{row_id}", DIRECTOR, NodeConfig((), sysctls, addresses), expected)
 
 
@@ -93,8 +114,9 @@ MATRIX = (
     realserver("lo-ignore1-announce5", knobs(1, 5), seen(False, VIP)),
     realserver("lo-ignore1-announce-neg1", knobs(1, -1), seen(False, VIP)),
     realserver("lo-ignore3-announce2-scope-global", knobs(3, 2), seen(True, OWN)),
-    realserver("lo-ignore3-announce2-scope-host", knobs(3, 2), SOUND_RS,
-               addresses=(vip_on(scope="host"),)),
+    realserver(
+        "lo-ignore3-announce2-scope-host", knobs(3, 2), SOUND_RS, addresses=(vip_on(scope="host"),)
+    ),
     realserver("lo-ignore4-announce2-reserved", knobs(4, 2), seen(True, OWN)),
     realserver("lo-ignore8-announce2-never-replies", knobs(8, 2), seen(False, OWN, own=False)),
     realserver("lo-ignore9-announce2", knobs(9, 2), seen(True, OWN)),
@@ -104,32 +126,62 @@ MATRIX = (
     # A /24 on lo turns the whole LAN into local addresses (`local 192.0.2.0/24 dev lo`): the
     # node's replies to the LAN loop back to itself. Whether it still answers ARP for its own
     # address depends on rp_filter: the requester's address is "local", hence martian.
-    realserver("vip24-on-lo", knobs(1, 2), seen(False, None, forwarded=False),
-               addresses=(vip_on(prefix=24),)),
-    realserver("vip24-on-lo-rp-filter1", (*knobs(1, 2), RP_FILTER_STRICT),
-               seen(False, None, own=False, forwarded=False), addresses=(vip_on(prefix=24),)),
+    realserver(
+        "vip24-on-lo",
+        knobs(1, 2),
+        seen(False, None, forwarded=False),
+        addresses=(vip_on(prefix=24),),
+    ),
+    realserver(
+        "vip24-on-lo-rp-filter1",
+        (*knobs(1, 2), RP_FILTER_STRICT),
+        seen(False, None, own=False, forwarded=False),
+        addresses=(vip_on(prefix=24),),
+    ),
     realserver("vip-absent", knobs(1, 2), seen(False, None, forwarded=False), addresses=()),
-    realserver("vip-on-ifb-noarp-driver", knobs(1, 2), SOUND_RS,
-               interfaces=(NoarpInterface("vip0", "ifb"),), addresses=(vip_on("vip0"),)),
-    realserver("vip-on-veth-arp-off", knobs(1, 2), SOUND_RS,
-               interfaces=(NoarpInterface("vip0", "veth"),), addresses=(vip_on("vip0"),)),
-    realserver("offlink-vip-ignore1-announce1", knobs(1, 1), SOUND_RS,
-               addresses=(vip_on(vip=OFFLINK_VIP),), vip=OFFLINK_VIP),
-    realserver("offlink-vip-ignore1-announce0", knobs(1, 0), seen(False, OFFLINK_VIP),
-               addresses=(vip_on(vip=OFFLINK_VIP),), vip=OFFLINK_VIP),
+    realserver(
+        "vip-on-ifb-noarp-driver",
+        knobs(1, 2),
+        SOUND_RS,
+        interfaces=(NoarpInterface("vip0", "ifb"),),
+        addresses=(vip_on("vip0"),),
+    ),
+    realserver(
+        "vip-on-veth-arp-off",
+        knobs(1, 2),
+        SOUND_RS,
+        interfaces=(NoarpInterface("vip0", "veth"),),
+        addresses=(vip_on("vip0"),),
+    ),
+    realserver(
+        "offlink-vip-ignore1-announce1",
+        knobs(1, 1),
+        SOUND_RS,
+        addresses=(vip_on(vip=OFFLINK_VIP),),
+        vip=OFFLINK_VIP,
+    ),
+    realserver(
+        "offlink-vip-ignore1-announce0",
+        knobs(1, 0),
+        seen(False, OFFLINK_VIP),
+        addresses=(vip_on(vip=OFFLINK_VIP),),
+        vip=OFFLINK_VIP,
+    ),
     # §1-§2: which conf directory counts. lo never carries ARP; max(all, iface) per interface.
-    realserver("only-lo-set-ignore1-announce2", knobs(0, 0) + knobs(1, 2, "lo"),
-               seen(True, VIP)),
-    realserver("only-default-set-ignore1-announce2", knobs(0, 0) + knobs(1, 2, "default"),
-               seen(True, VIP)),
-    realserver("only-lan0-set-ignore1-announce2", knobs(0, 0) + knobs(1, 2, NODE_IFACE),
-               SOUND_RS),
-    realserver("only-lan0-set-ignore2-announce2", knobs(0, 0) + knobs(2, 2, NODE_IFACE),
-               SOUND_RS),
-    realserver("all-announce2-lan0-announce3", knobs(1, 2) + knobs(announce=3, conf=NODE_IFACE),
-               seen(False, VIP)),
-    realserver("all-ignore1-lan0-ignore4", knobs(1, 2) + knobs(ignore=4, conf=NODE_IFACE),
-               seen(True, OWN)),
+    realserver("only-lo-set-ignore1-announce2", knobs(0, 0) + knobs(1, 2, "lo"), seen(True, VIP)),
+    realserver(
+        "only-default-set-ignore1-announce2", knobs(0, 0) + knobs(1, 2, "default"), seen(True, VIP)
+    ),
+    realserver("only-lan0-set-ignore1-announce2", knobs(0, 0) + knobs(1, 2, NODE_IFACE), SOUND_RS),
+    realserver("only-lan0-set-ignore2-announce2", knobs(0, 0) + knobs(2, 2, NODE_IFACE), SOUND_RS),
+    realserver(
+        "all-announce2-lan0-announce3",
+        knobs(1, 2) + knobs(announce=3, conf=NODE_IFACE),
+        seen(False, VIP),
+    ),
+    realserver(
+        "all-ignore1-lan0-ignore4", knobs(1, 2) + knobs(ignore=4, conf=NODE_IFACE), seen(True, OWN)
+    ),
     # §6: a director must answer for the VIP it holds on its LAN interface.
     director("vip-on-lan0-ignore0", knobs(0, 0), seen(True, VIP)),
     director("vip-on-lan0-ignore1", knobs(1, 0), seen(True, VIP)),
@@ -147,8 +199,12 @@ def is_sound(role: str, observed: Observation, vip: str) -> bool:
     """Soundness from the wire alone, as the LAN would experience this node."""
     if role == DIRECTOR:
         return observed.answers_vip and observed.answers_own
-    return (not observed.answers_vip and observed.announce_sender != vip
-            and observed.answers_own and observed.accepts_forwarded)
+    return (
+        not observed.answers_vip
+        and observed.announce_sender != vip
+        and observed.answers_own
+        and observed.accepts_forwarded
+    )
 
 
 def build(topology: Topology, row: Row) -> Observation:
@@ -160,14 +216,19 @@ def installed_check_lvs_arp() -> str:
     """The console script next to this interpreter, as an admin would run it."""
     path = os.path.join(os.path.dirname(sys.executable), "check_lvs_arp")
     if not os.access(path, os.X_OK):
-        pytest.fail(f"{path} is missing: install the project into this venv "
-                    f"(`{sys.executable} -m pip install -e .`)", pytrace=False)
+        pytest.fail(
+            f"{path} is missing: install the project into this venv "
+            f"(`{sys.executable} -m pip install -e .`)",
+            pytrace=False,
+        )
     return path
 
 
 def plugin_report(row: Row, exit_code: int, stdout: str, stderr: str) -> str:
-    return (f"row {row.id}: check_lvs_arp --role {row.role} --vip {row.vip} "
-            f"exited {exit_code}\nstdout:\n{stdout}stderr:\n{stderr}")
+    return (
+        f"row {row.id}: check_lvs_arp --role {row.role} --vip {row.vip} "
+        f"exited {exit_code}\nstdout:\n{stdout}stderr:\n{stderr}"
+    )
 
 
 @pytest.mark.parametrize("row", MATRIX, ids=[row.id for row in MATRIX])
@@ -188,17 +249,24 @@ def test_plugin_verdict_matches_kernel(topology: Topology, row: Row) -> None:
 def test_matrix_covers_both_verdicts_for_both_roles() -> None:
     """A matrix of only broken (or only sound) rows could not catch a plugin that always agrees."""
     verdicts = {(row.role, is_sound(row.role, row.expected, row.vip)) for row in MATRIX}
-    assert verdicts == {(REALSERVER, True), (REALSERVER, False),
-                        (DIRECTOR, True), (DIRECTOR, False)}
+    assert verdicts == {
+        (REALSERVER, True),
+        (REALSERVER, False),
+        (DIRECTOR, True),
+        (DIRECTOR, False),
+    }
 
 
 ROWS_BY_ID = {row.id: row for row in MATRIX}
-AGREEMENT_ROWS = [ROWS_BY_ID[row_id] for row_id in (
-    "realserver-lo-ignore1-announce2",
-    "realserver-all-announce2-lan0-announce3",
-    "realserver-vip-on-ifb-noarp-driver",
-    "director-vip-on-lan0-ignore1",
-)]
+AGREEMENT_ROWS = [
+    ROWS_BY_ID[row_id]
+    for row_id in (
+        "realserver-lo-ignore1-announce2",
+        "realserver-all-announce2-lan0-announce3",
+        "realserver-vip-on-ifb-noarp-driver",
+        "director-vip-on-lan0-ignore1",
+    )
+]
 
 
 @pytest.mark.parametrize("row", AGREEMENT_ROWS, ids=[row.id for row in AGREEMENT_ROWS])

@@ -29,15 +29,17 @@ pytestmark = pytest.mark.kernel
 
 def ipv4_addresses(netns: str, iface: str) -> list[str]:
     links = json.loads(run(["ip", "-n", netns, "-j", "-4", "addr", "show", "dev", iface]))
-    return [f"{addr['local']}/{addr['prefixlen']}" for link in links
-            for addr in link["addr_info"]]
+    return [f"{addr['local']}/{addr['prefixlen']}" for link in links for addr in link["addr_info"]]
 
 
 def test_topology_is_wired_as_declared(topology: Topology) -> None:
     assert ipv4_addresses(topology.node, NODE_IFACE) == [f"{NODE_IP}/24"]
     assert ipv4_addresses(topology.peer, PEER_IFACE) == [f"{PEER_IP}/24"]
-    knobs = {(conf, knob): topology.read_sysctl(conf, knob)
-             for conf in BASELINE_CONFS for knob in RESET_KNOBS}
+    knobs = {
+        (conf, knob): topology.read_sysctl(conf, knob)
+        for conf in BASELINE_CONFS
+        for knob in RESET_KNOBS
+    }
     assert set(knobs.values()) == {"0"}, knobs
 
 
@@ -57,7 +59,8 @@ def test_namespaces_are_removed_after_normal_exit(netns_support: None) -> None:
 
 @pytest.mark.parametrize("interruption", [RuntimeError, KeyboardInterrupt])
 def test_namespaces_are_removed_when_interrupted(
-        netns_support: None, interruption: type[BaseException]) -> None:
+    netns_support: None, interruption: type[BaseException]
+) -> None:
     with pytest.raises(interruption), lvs_topology() as topology:
         raise interruption("stopped half way through a probe")
     assert not netns_exists(topology.node) and not netns_exists(topology.peer)
@@ -65,9 +68,13 @@ def test_namespaces_are_removed_when_interrupted(
 
 def test_observer_refuses_to_probe_outside_a_peer_namespace() -> None:
     # This test process runs in the host's namespace: the observer must stop before any socket.
-    done = subprocess.run([sys.executable, OBSERVER, "--iface", "lo", "--node-mac",
-                           "02:00:00:00:00:01"], capture_output=True, text=True, timeout=10,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, OBSERVER, "--iface", "lo", "--node-mac", "02:00:00:00:00:01"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
     assert done.returncode != 0
     assert "run me only inside" in done.stderr
     assert done.stdout == ""
