@@ -23,7 +23,7 @@ def read_ip_json(path: str) -> tuple[Address, ...]:
         raise ReadError(f"{path} is not `ip -json address` output (expected a list)")
     try:
         return tuple(address for link in links for address in _link_addresses(link))
-    except (KeyError, TypeError, ValueError, AddressValueError) as err:
+    except (AttributeError, KeyError, TypeError, ValueError, AddressValueError) as err:
         raise ReadError(f"{path}: unexpected `ip -json address` entry: {err}") from err
 
 
