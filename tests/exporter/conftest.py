@@ -1,4 +1,5 @@
-"""Fixtures for the exporter's web tests: a small PKI made with the openssl CLI.
+"""Fixtures for the exporter's web tests: a small PKI made with the openssl CLI, and servers
+on 127.0.0.1 that are always shut down.
 
 There is deliberately no __init__.py here: without tests/__init__.py, pytest would import this
 folder as a package named "exporter" and shadow the real one.
@@ -9,10 +10,33 @@ from __future__ import annotations
 import secrets
 import shutil
 import subprocess
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from exporter.http_server import MetricsServer
+
+
+class FakeRender:
+    """Stands in for the collector: answers a fixed body and remembers each Accept header."""
+
+    body = b"# HELP lvs_arp_up Test.\n# TYPE lvs_arp_up gauge\nlvs_arp_up 1\n"
+    content_type = "text/plain; version=0.0.4; charset=utf-8"
+
+    def __init__(self) -> None:
+        self.accept_headers: list[str | None] = []
+
+    def __call__(self, accept: str | None) -> tuple[bytes, str]:
+        self.accept_headers.append(accept)
+        return self.body, self.content_type
+
+
+@pytest.fixture
+def fake_render() -> FakeRender:
+    return FakeRender()
 
 
 @dataclass(frozen=True)
@@ -101,3 +125,22 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
         stranger_cert=folder / "stranger.crt",
         stranger_key=folder / "stranger.key",
     )
+
+
+StartServer = Callable[..., MetricsServer]
+
+
+@pytest.fixture
+def start_server() -> Iterator[StartServer]:
+    """start_server(render=None, listen="127.0.0.1:0", **MetricsServer keywords), running."""
+    servers: list[MetricsServer] = []
+
+    def start(render: Any = None, listen: str = "127.0.0.1:0", **options: Any) -> MetricsServer:
+        server = MetricsServer(listen, render or FakeRender(), **options)
+        servers.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in servers:
+        server.shutdown()
