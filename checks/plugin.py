@@ -88,8 +88,10 @@ class FindingContext(nagiosplugin.Context):  # type: ignore[misc]
 
 def _perfdata(assessment: Assessment) -> str:
     """Effective values per ARP-capable interface, then finding counts by severity."""
+    # Formatted here, not by nagiosplugin.Performance: at 2,000 interfaces its per-value
+    # object and quoting logic cost more than reading the values.
     values = [
-        str(nagiosplugin.Performance(f"{interface.name}_{param}", value))
+        f"{_label(interface.name, param)}={value}"
         for interface in assessment.checked
         for param, value in _effective_values(assessment, interface)
     ]
@@ -97,6 +99,14 @@ def _perfdata(assessment: Assessment) -> str:
         str(nagiosplugin.Performance(s.name.lower(), assessment.count(s), min=0)) for s in _COUNTED
     ]
     return " ".join(values + counts)
+
+
+def _label(interface: str, param: str) -> str:
+    label = f"{interface}_{param}"
+    # Perfdata labels with spaces, quotes or '=' must be quoted, a quote doubled.
+    if any(ch in label for ch in " '=\""):
+        return "'" + label.replace("'", "''") + "'"
+    return label
 
 
 def _effective_values(assessment: Assessment, interface: Interface) -> list[tuple[str, int]]:

@@ -142,8 +142,10 @@ def _new_interface_findings(state: HostState, vips: Sequence[IPv4Address]) -> It
             ignore, "answer ARP for the VIP", IGNORE_TARGET, _hides_all(state, vips), state
         )
     announce = new_interface_reading(state, ARP_ANNOUNCE)
-    # A new interface's subnet is unknown; LVS-DR puts the VIP in the LAN's, so assume on-link.
-    if announces_source(announce_rule(announce.effective), source_on_link=True):
+    # A new interface's subnet is unknown: judge it like the existing ones, where the usual
+    # LVS-DR layout puts the VIP inside the LAN's subnet.
+    on_link = any(is_on_link(state, i.name, vip) for i in state.interfaces for vip in vips)
+    if announces_source(announce_rule(announce.effective), source_on_link=on_link):
         yield _fragile(
             announce, "put the VIP in ARP requests", ANNOUNCE_TARGET, lambda v: v == 2, state
         )
