@@ -52,7 +52,7 @@ def write_textfile(path: str, collector: ArpCollector) -> int:
     if not path.endswith(".prom"):
         logger.warning("%s does not end in .prom: node_exporter will not read it", path)
     try:
-        write_atomically(path, text_format(build_registry(collector)))
+        write_atomically(path, text_format(build_registry(collector).collect()))
     except TextfileError as err:
         logger.error("%s", err)
         return EXIT_FAILURE

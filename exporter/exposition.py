@@ -1,26 +1,72 @@
-"""The registry as bytes: negotiated for HTTP scrapes, plain text for node_exporter files."""
+"""The registry as Prometheus text format 0.0.4, for HTTP scrapes and node_exporter files.
+
+prometheus_client's generate_latest validates and escapes every name of every sample; at
+2,000 interfaces (about 12,000 samples) that alone takes over 100 ms of a scrape. Our
+families are few and their names fixed, so this encoder escapes only label values and
+HELP text, and writes each line with one format call. Text 0.0.4 is also what client_golang
+serves unless OpenMetrics is switched on, and every Prometheus and node_exporter reads it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterable
 from typing import Optional
 
-from prometheus_client.exposition import choose_encoder, generate_latest
+from prometheus_client.core import Metric
 from prometheus_client.registry import CollectorRegistry
 
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
 Render = Callable[[Optional[str]], tuple[bytes, str]]
+
+# type -> (suffix of the exposed name, the TYPE written): as generate_latest exposes them.
+_EXPOSED_AS = {"gauge": ("", "gauge"), "counter": ("_total", "counter"), "info": ("_info", "gauge")}
 
 
 def renderer(registry: CollectorRegistry) -> Render:
     """render(accept_header) -> (body, content_type), as the HTTP server expects it."""
 
     def render(accept_header: str | None) -> tuple[bytes, str]:
-        encoder, content_type = choose_encoder(accept_header or "")
-        return encoder(registry), content_type
+        return text_format(registry.collect()), CONTENT_TYPE
 
     return render
 
 
-def text_format(registry: CollectorRegistry) -> bytes:
-    """Text format 0.0.4: what node_exporter's textfile collector parses."""
-    return generate_latest(registry)
+def text_format(metrics: Iterable[Metric]) -> bytes:
+    lines: list[str] = []
+    for metric in metrics:
+        suffix, exposed_type = _EXPOSED_AS[metric.type]  # KeyError: a type we never build
+        name = metric.name + suffix
+        lines.append(f"# HELP {name} {_escape_help(metric.documentation)}")
+        lines.append(f"# TYPE {name} {exposed_type}")
+        lines.extend(_sample_line(s.name, s.labels, s.value) for s in metric.samples)
+    lines.append("")
+    return "\n".join(lines).encode("utf-8")
+
+
+def _sample_line(name: str, labels: dict[str, str], value: float) -> str:
+    if not labels:
+        return f"{name} {_go_float(value)}"
+    pairs = ",".join(f'{k}="{_escape_label(v)}"' for k, v in labels.items())
+    return f"{name}{{{pairs}}} {_go_float(value)}"
+
+
+def _escape_label(value: str) -> str:
+    if "\\" in value or '"' in value or "\n" in value:
+        return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+    return value
+
+
+def _escape_help(text: str) -> str:
+    return text.replace("\\", r"\\").replace("\n", r"\n")
+
+
+def _go_float(value: float) -> str:
+    if isinstance(value, int):  # bool too: True is written 1
+        return str(int(value))
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return repr(value)
