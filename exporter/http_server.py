@@ -560,7 +560,7 @@ class MetricsServer:
             "listening on %s, TLS %s, basic auth %s",
             ListenAddress(address.host, self.port),
             "enabled" if config.tls else "disabled",
-            f"for {len(config.basic_auth_users)} users" if config.basic_auth_users else "off",
+            f"on ({len(config.basic_auth_users)} users)" if config.basic_auth_users else "off",
         )
 
 
