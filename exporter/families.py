@@ -39,7 +39,7 @@ def assessment_families(assessment: Assessment) -> list[Metric]:
         # The boot-config work adds its "sound now, unsound after reboot" family here,
         # fed from its findings like misconfigured() is.
         vip_present(assessment),
-        vip_addresses(assessment),
+        vip_placements(assessment),
         vip_misplaced(assessment),
         compliant(assessment),
         findings_by_severity(assessment),
@@ -106,17 +106,16 @@ def vip_present(assessment: Assessment) -> GaugeMetricFamily:
     return family
 
 
-def vip_addresses(assessment: Assessment) -> GaugeMetricFamily:
-    family = GaugeMetricFamily(
-        "lvs_arp_vip_address",
-        "1 for each place the VIP is configured: interface, prefix length and scope.",
+def vip_placements(assessment: Assessment) -> InfoMetricFamily:
+    family = InfoMetricFamily(
+        "lvs_arp_vip_placement",
+        "Where each VIP is configured: interface, prefix length and address scope.",
         labels=("vip", "interface", "prefix_length", "scope"),
     )
     for vip in assessment.vips:
         for address in assessment.state.addresses_of(vip):
             scope = _SCOPE_NAMES.get(address.scope, str(address.scope))
-            labels = (str(vip), address.interface, str(address.prefixlen), scope)
-            family.add_metric(labels, 1)
+            family.add_metric((str(vip), address.interface, str(address.prefixlen), scope), {})
     return family
 
 

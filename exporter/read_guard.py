@@ -1,23 +1,24 @@
 """Run one host read per scrape in a worker thread, and give up on it after a deadline.
 
 A read can hang (a stuck netlink socket, /proc on a wedged NFS root). The scrape must still
-answer in time, with `lvs_arp_scrape_success 0`, and the next scrape must not queue behind
-the hung one. Python cannot kill a thread, so a hung worker keeps its slot until it returns;
-the slots are bounded, so a read that never returns costs a few idle threads, not one per
-scrape for ever.
+answer in time, with `lvs_arp_scrape_success 0`, and later scrapes must not wait on the hung
+read beyond their own deadline. Python cannot kill a thread, so a hung worker keeps its slot
+until it returns; the slots are bounded, so a read that never returns costs a few idle
+threads, not one per scrape for ever.
 """
 
 from __future__ import annotations
 
 import enum
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
-# Enough for Prometheus HA pairs scraping at once; beyond it, reads are hung, not busy.
+# Reads in flight at once: Prometheus HA pairs scrape together; more wait for a slot.
 DEFAULT_MAX_IN_FLIGHT = 4
 
 
@@ -25,7 +26,7 @@ class Failure(enum.Enum):
     """Why a scrape has no assessment; the values are the `reason` label."""
 
     TIMEOUT = "timeout"  # the read did not return before the deadline
-    BUSY = "busy"  # every slot is held by earlier reads that have not returned yet
+    BUSY = "busy"  # every slot stayed held by earlier reads until the deadline
     READ = "read"  # the library said it could not read the host (LvsArpError)
     INTERNAL = "internal"  # anything else: a bug, logged with its traceback
 
@@ -50,15 +51,20 @@ class ReadGuard:
         self._slots = threading.BoundedSemaphore(max_in_flight)
 
     def run(self, read: Callable[[], T]) -> T:
-        """Return read()'s value or re-raise its exception; GuardedReadError if none in time."""
-        if not self._slots.acquire(blocking=False):
+        """Return read()'s value or re-raise its exception; GuardedReadError if none in time.
+
+        Waiting for a free slot counts against the same deadline, so a scrape never waits
+        longer than `timeout_s` in all, however many reads before it hang.
+        """
+        deadline = time.monotonic() + self.timeout_s
+        if not self._slots.acquire(timeout=self.timeout_s):
             raise GuardedReadError(Failure.BUSY, "earlier reads of the host have not returned")
         outcome: _Outcome[T] = _Outcome()
         worker = threading.Thread(
             target=self._work, args=(read, outcome), name="lvs-arp-read", daemon=True
         )
         worker.start()
-        worker.join(self.timeout_s)
+        worker.join(max(0.0, deadline - time.monotonic()))
         if worker.is_alive():
             raise GuardedReadError(
                 Failure.TIMEOUT, f"reading the host took longer than {self.timeout_s:g}s"

