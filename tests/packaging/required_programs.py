@@ -28,6 +28,7 @@ DEBIAN_PACKAGE = {
     "lintian": "lintian",
     "nagios4": "nagios4-core",
     "nrpe": "nagios-nrpe-server",
+    "setpriv": "util-linux",
     "systemd-analyze": "systemd",
 }
 

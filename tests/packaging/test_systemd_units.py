@@ -31,6 +31,14 @@ HOST_UNIT_DIRS = (Path("/lib/systemd/system"), Path("/usr/lib/systemd/system"))
 # systemd-analyze security scales exposure by 10: 15 means "1.5 OK" or better.
 EXPOSURE_THRESHOLD = 15
 COLLECTOR_DIR = "/var/lib/prometheus/node-exporter"
+NO_CAPABILITIES = (
+    "setpriv",
+    "--bounding-set=-all",
+    "--inh-caps=-all",
+    "--ambient-caps=-all",
+    "--no-new-privs",
+    "--",
+)
 
 Settings = dict[str, dict[str, list[str]]]
 
@@ -141,10 +149,11 @@ def test_textfile_unit_command_writes_the_verdict(deb_root: Path, tmp_path: Path
     """ExecStart= as systemd expands it with the shipped defaults, run on a real server.
 
     Two rewrites, both of absolute paths: /usr/bin/lvs-arp-exporter is the extracted wrapper,
-    and the collector directory is a temp dir.
+    and the collector directory is a temp dir (root-owned, as Debian's is). setpriv stands in
+    for CapabilityBoundingSet= and NoNewPrivileges=: root with no capability at all.
     """
     require_root()
-    require("ip")
+    require("ip", "setpriv")
     unit = read_unit(deb_root, TEXTFILE_UNIT)
     defaults = environment_file((deb_root / EXPORTER_DEFAULTS).read_text(encoding="utf-8"))
     argv = expand_exec_start(last(unit, "Service", "ExecStart") or "", defaults)
@@ -157,7 +166,7 @@ def test_textfile_unit_command_writes_the_verdict(deb_root: Path, tmp_path: Path
         for fix, compliant in ((False, "0"), (True, "1")):
             if fix:
                 node.fix_arp()
-            written = run(node.argv(*argv))
+            written = run(node.argv(*NO_CAPABILITIES, *argv))
             assert written.returncode == 0, explain(written)
             metrics = textfile.read_text(encoding="utf-8")
             assert re.search(r"^lvs_arp_scrape_success 1(\.0)?$", metrics, re.M), metrics
