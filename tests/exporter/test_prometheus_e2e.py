@@ -20,7 +20,7 @@ from kernel.netns import DEFAULT_VIP, NODE_IFACE, NetnsError, Sysctl, Topology, 
 
 from exporter.cli_args import DEFAULT_PORT
 
-pytestmark = pytest.mark.daemons
+pytestmark = [pytest.mark.daemons, pytest.mark.kernel]
 
 PROMETHEUS_PORT = 9090  # the namespace is ours alone: the usual ports are free in it
 SCRAPE_INTERVAL = "1s"

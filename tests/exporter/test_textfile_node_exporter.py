@@ -6,6 +6,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
 from daemon_processes import (
     exporter_command,
     free_port,
@@ -16,6 +17,8 @@ from daemon_processes import (
 )
 from fake_host import FakeHost, FakeTree
 from prometheus_client.parser import text_string_to_metric_families
+
+pytestmark = pytest.mark.daemons
 
 VIP = "192.0.2.100"
 # The file label the LvsArpTextfileStale rule selects on.
