@@ -138,7 +138,9 @@ class ArpSummary(nagiosplugin.Summary):  # type: ignore[misc]
             return ""
         vips = ", ".join(str(v) for v in assessment.vips)
         if assessment.role is Role.REALSERVER:
-            return f"{len(assessment.checked)} ARP interfaces hide VIP {vips}"
+            count = len(assessment.checked)
+            verb = "interface hides" if count == 1 else "interfaces hide"
+            return f"{count} ARP {verb} VIP {vips}"
         return f"VIP {vips} answered by ARP"
 
     def problem(self, results: nagiosplugin.Results) -> str:

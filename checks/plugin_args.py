@@ -37,7 +37,8 @@ def build_parser() -> PluginArgumentParser:
         action="append",
         default=[],
         metavar="ADDR",
-        help="a virtual IP (repeatable); real servers discover VIPs on lo and NOARP interfaces",
+        help="a virtual IP (repeatable); without it, real servers check the VIPs on lo and "
+        "NOARP interfaces, directors those in /proc/net/ip_vs",
     )
     parser.add_argument(
         "--exclude-interface",
