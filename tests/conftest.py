@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fake_host import FakeHost
+from fake_host import FakeHost, StateOf
 
 from checks.model import HostState
-
-StateOf = Callable[[FakeHost], HostState]
 
 
 @pytest.fixture(params=["python", "fake_tree"])

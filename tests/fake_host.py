@@ -7,11 +7,11 @@ The tree is what the offline readers take: `<root>/proc/sys/net/ipv4/conf/<name>
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from checks.host import read_host
 from checks.kernel_int import parse_kernel_int
@@ -26,7 +26,7 @@ NOARP_UP = 0x83  # a dummy interface: UP | BROADCAST | NOARP
 SCOPE_NUMBERS = {"global": 0, "link": 253, "host": 254}
 
 # An int, or the exact text a /proc file holds (for parser tests).
-Knob = Union[int, str]
+Knob = int | str
 
 
 @dataclass(frozen=True)
@@ -149,6 +149,10 @@ class FakeHost:
                 yield Address(
                     iface.name, IPv4Address(ip.ip), ip.network.prefixlen, SCOPE_NUMBERS[held.scope]
                 )
+
+
+# How a test gets the HostState of a FakeHost (the `state_of` fixture in conftest.py).
+StateOf = Callable[["FakeHost"], HostState]
 
 
 def _services(services: tuple[str, ...] | None) -> tuple[IPv4Address, ...] | None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 
 import pytest
-from conftest import StateOf
-from fake_host import ETHER_DOWN, ETHER_UP, FakeAddress, FakeHost
+from fake_host import ETHER_DOWN, ETHER_UP, FakeAddress, FakeHost, StateOf
 
 from checks.assess import Assessment, assess
 from checks.finding import Finding, Severity

@@ -10,8 +10,7 @@ import re
 from ipaddress import IPv4Address
 
 import pytest
-from conftest import StateOf
-from fake_host import ETHER_DOWN, ETHER_UP, LOOPBACK_UP, NOARP_UP, FakeAddress, FakeHost
+from fake_host import ETHER_DOWN, ETHER_UP, LOOPBACK_UP, NOARP_UP, FakeAddress, FakeHost, StateOf
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -198,6 +197,16 @@ def test_new_interface_gets_max_of_all_and_default(
     assert severities(verdict, "eth0") == {OK}
     assert severities(verdict, "default") <= {worst}
     assert verdict.worst is worst
+
+
+def test_new_interface_announce_1_follows_existing_interfaces_off_link(state_of: StateOf) -> None:
+    """All ARP interfaces off the VIP's subnet: arp_announce=1 hides it, new ones included.
+
+    lo holds the VIP/32, which is "on-link" for lo itself; lo does no ARP, so it must not count.
+    """
+    verdict = judge(state_of, realserver(announce=(1, 1), default=(1, 1), eth0=(OFF_LINK,)))
+    assert finding_on(verdict, "eth0", ARP_ANNOUNCE).severity is OK
+    assert verdict.worst is OK
 
 
 def test_lo_own_values_have_no_effect(state_of: StateOf) -> None:
