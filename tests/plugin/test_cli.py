@@ -1,0 +1,318 @@
+"""check_lvs_arp as a subprocess on fake trees: exit code, status line, perfdata, long output."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fake_host import FakeHost, FakeTree
+
+import checks
+
+PLUGIN = os.path.join(os.path.dirname(sys.executable), "check_lvs_arp")
+VIP = "10.0.0.100"
+ON_LINK = "10.0.0.10/24"
+OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
+
+# Nagios plugin guidelines: 'label'=value[UOM];[warn];[crit];[min];[max], space-separated.
+_LABEL = r"(?:'(?:[^']|'')+'|[^'= ]+)"
+_NUMBER = r"-?\d+(?:\.\d+)?"
+_RANGE = rf"@?(?:(?:{_NUMBER}|~)?:)?(?:{_NUMBER})?"
+_UOM = r"(?:s|ms|us|%|B|KB|MB|GB|TB|c)?"
+_METRIC = (
+    rf"{_LABEL}={_NUMBER}{_UOM}(?:;{_RANGE}(?:;{_RANGE}(?:;(?:{_NUMBER})?(?:;(?:{_NUMBER})?)?)?)?)?"
+)
+PERFDATA = re.compile(rf"{_METRIC}(?: {_METRIC})*")
+
+
+@dataclass(frozen=True)
+class PluginRun:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def status_line(self) -> str:
+        return self.stdout.splitlines()[0].split(" | ")[0]
+
+    @property
+    def perfdata(self) -> str:
+        """Perfdata of the first line, or of the trailing `| ...` line after long output."""
+        return self.stdout.rstrip("\n").rsplit("| ", 1)[1]
+
+
+def run_plugin(*args: str, env: dict[str, str] | None = None) -> PluginRun:
+    done = subprocess.run(
+        [PLUGIN, *args], capture_output=True, text=True, timeout=60, env=env, check=False
+    )
+    return PluginRun(done.returncode, done.stdout, done.stderr)
+
+
+def check(tmp_path: Path, host: FakeHost, *args: str) -> PluginRun:
+    return run_plugin(*host.write(tmp_path).plugin_args(), *args)
+
+
+def realserver(ignore: int = 1, announce: int = 2, default: tuple[int, int] = (1, 2)) -> FakeHost:
+    host = FakeHost(ignore, announce, *default).loopback(f"{VIP}/32")
+    return host.interface("eth0", ON_LINK)
+
+
+def director(ignore: int = 0, vip: bool = True) -> FakeHost:
+    host = FakeHost(ignore, 0, ignore, 0, virtual_services=(VIP,)).loopback()
+    return host.interface("eth0", "10.0.0.2/24", *([f"{VIP}/32"] if vip else []))
+
+
+STATES = {
+    "realserver-ok": (
+        realserver(),
+        ["-r", "realserver"],
+        OK,
+        f"LVS_ARP OK - 1 ARP interface hides VIP {VIP}",
+    ),
+    "realserver-critical": (
+        realserver(ignore=0),
+        ["--role=realserver"],
+        CRITICAL,
+        f"LVS_ARP CRITICAL - eth0 answers ARP for VIP {VIP} (arp_ignore eff 0: all=0 eth0=0)",
+    ),
+    "realserver-warning-new-interface": (
+        FakeHost(0, 0, 0, 0).loopback(f"{VIP}/32").interface("eth0", ON_LINK, ignore=1, announce=2),
+        ["-r", "realserver"],
+        WARNING,
+        "LVS_ARP WARNING - a new interface would answer ARP for the VIP "
+        "(arp_ignore eff 0: all=0 default=0)",
+    ),
+    "realserver-unknown-no-vip": (
+        FakeHost(1, 2, 1, 2).loopback().interface("eth0", ON_LINK),
+        ["-r", "realserver"],
+        UNKNOWN,
+        "LVS_ARP UNKNOWN - no VIP given and none found on lo or a NOARP interface; pass --vip",
+    ),
+    "realserver-vip-absent": (
+        FakeHost(1, 2, 1, 2).loopback().interface("eth0", ON_LINK),
+        ["-r", "realserver", f"--vip={VIP}"],
+        CRITICAL,
+        f"LVS_ARP CRITICAL - VIP {VIP} is not configured on this real server",
+    ),
+    "director-ok": (director(), ["-r", "director"], OK, f"LVS_ARP OK - VIP {VIP} answered by ARP"),
+    "director-info-is-ok": (
+        director(ignore=1),
+        ["-r", "director"],
+        OK,
+        f"LVS_ARP OK - VIP {VIP} answered by ARP",
+    ),
+    "director-critical": (
+        director(ignore=8),
+        ["-r", "director"],
+        CRITICAL,
+        f"LVS_ARP CRITICAL - eth0 holds VIP {VIP} but answers no ARP for it "
+        "(arp_ignore eff 8: all=8 eth0=0)",
+    ),
+    "director-standby-warning": (
+        director(vip=False),
+        ["-r", "director"],
+        WARNING,
+        f"LVS_ARP WARNING - VIP {VIP} is not held here (standby director?)",
+    ),
+    "director-standby-ok": (
+        director(vip=False),
+        ["-r", "director", "--standby-ok"],
+        OK,
+        f"LVS_ARP OK - VIP {VIP} answered by ARP",
+    ),
+}
+
+
+@pytest.mark.parametrize(("host", "args", "code", "line"), STATES.values(), ids=STATES)
+def test_exit_code_and_status_line(
+    tmp_path: Path, host: FakeHost, args: list[str], code: int, line: str
+) -> None:
+    result = check(tmp_path, host, *args)
+    assert (result.returncode, result.status_line) == (code, line)
+    assert result.stderr == ""
+
+
+LONG_LINES = {
+    "announce-leak": (realserver(announce=0), "-r", "realserver"),
+    "announce-1-on-link": (realserver(announce=1, default=(1, 1)), "-r", "realserver"),
+    "new-interface-announce": (
+        FakeHost(1, 0, 1, 0).loopback(f"{VIP}/32").interface("eth0", ON_LINK, announce=2),
+        "-r",
+        "realserver",
+    ),
+    "director-answers-by-accident": (
+        FakeHost(0, 0, virtual_services=(VIP,)).loopback(f"{VIP}/32").interface("eth0", ON_LINK),
+        "-r",
+        "director",
+    ),
+    "vlan-leak": (
+        FakeHost(1, 2, 1, 2).loopback(f"{VIP}/32").interface("bond0.1000", ON_LINK, ignore=4),
+        "-r",
+        "realserver",
+    ),
+}
+
+
+@pytest.mark.parametrize(("host", "role_flag", "role"), LONG_LINES.values(), ids=LONG_LINES)
+def test_status_line_stays_short(tmp_path: Path, host: FakeHost, role_flag: str, role: str) -> None:
+    """Pagers and dashboards cut the status line; ~90 characters must say it all."""
+    result = check(tmp_path, host, role_flag, role)
+    assert result.returncode in (WARNING, CRITICAL)
+    assert len(result.status_line) <= 90, result.status_line
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        (realserver(), ["eth0_arp_ignore=1", "eth0_arp_announce=2", "critical=0;;;0"]),
+        (realserver(ignore=0), ["eth0_arp_ignore=0", "critical=1;;;0", "warning=0;;;0"]),
+        (realserver(ignore=2147483647), ["eth0_arp_ignore=2147483647"]),
+        (realserver(ignore=-1), ["eth0_arp_ignore=0"]),
+    ],
+    ids=["sound", "leaking", "int-max-not-scientific", "effective-not-raw"],
+)
+def test_perfdata_is_valid_and_carries_effective_values(
+    tmp_path: Path, host: FakeHost, expected: list[str]
+) -> None:
+    perfdata = check(tmp_path, host, "-r", "realserver").perfdata
+    assert PERFDATA.fullmatch(perfdata), perfdata
+    assert set(expected) <= set(perfdata.split()), perfdata
+
+
+def test_interface_names_the_kernel_allows_keep_perfdata_valid(tmp_path: Path) -> None:
+    """Linux refuses only '/', ':' and white space in names: `veth=a` and `x'y` exist."""
+    host = realserver().interface("veth=a", "192.168.9.1/24").interface("x'y", "192.168.8.1/24")
+    result = check(tmp_path, host, "-r", "realserver")
+    assert (result.returncode, result.stderr) == (OK, "")
+    assert PERFDATA.fullmatch(result.perfdata), result.perfdata
+    assert len([m for m in result.perfdata.split() if "arp_ignore" in m]) == 3
+
+
+def test_verbose_long_output_has_findings_and_fix_file(tmp_path: Path) -> None:
+    result = check(tmp_path, realserver(ignore=0, announce=0), "-r", "realserver", "-v")
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        f"LVS_ARP CRITICAL - eth0 answers ARP for VIP {VIP} (arp_ignore eff 0: all=0 eth0=0)"
+    )
+    assert "fix: write /etc/sysctl.d/90-lvs-arp.conf with:" in lines
+    assert "    net.ipv4.conf.all.arp_ignore = 1" in lines
+    assert "    net.ipv4.conf.all.arp_announce = 2" in lines
+    assert f"OK: VIP {VIP}/32 on lo" in lines
+    assert PERFDATA.fullmatch(result.perfdata)
+
+
+def test_without_verbose_only_the_status_line(tmp_path: Path) -> None:
+    result = check(tmp_path, realserver(ignore=0), "-r", "realserver")
+    assert len(result.stdout.splitlines()) == 1
+
+
+def test_exclude_interface(tmp_path: Path) -> None:
+    host = realserver().interface("eth1", "192.168.1.10/24", ignore=4)
+    tree = host.write(tmp_path)
+    assert run_plugin(*tree.plugin_args(), "-r", "realserver").returncode == CRITICAL
+    excluded = run_plugin(*tree.plugin_args(), "-r", "realserver", "--exclude-interface=^eth1$")
+    assert (excluded.returncode, excluded.status_line) == (
+        OK,
+        f"LVS_ARP OK - 1 ARP interface hides VIP {VIP}",
+    )
+
+
+BAD_ARGUMENTS = {
+    "no-role": [],
+    "unknown-role": ["-r", "balancer"],
+    "unknown-option": ["-r", "realserver", "--bogus"],
+    "timeout-not-int": ["-r", "realserver", "-t", "soon"],
+}
+
+
+@pytest.mark.parametrize("args", BAD_ARGUMENTS.values(), ids=BAD_ARGUMENTS)
+def test_bad_arguments_are_unknown_on_stdout(args: list[str]) -> None:
+    result = run_plugin(*args)
+    assert result.returncode == UNKNOWN
+    assert result.status_line.startswith("LVS_ARP UNKNOWN - check_lvs_arp: ")
+    assert "usage: check_lvs_arp" in result.stdout
+    assert result.stderr == ""
+
+
+def test_version_comes_from_the_package() -> None:
+    result = run_plugin("-V")
+    assert (result.returncode, result.stdout) == (0, f"check_lvs_arp {checks.__version__}\n")
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> FakeTree:
+    return realserver().write(tmp_path)
+
+
+def unknown_line(result: PluginRun) -> str:
+    assert result.returncode == UNKNOWN
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.stderr == ""
+    return result.status_line
+
+
+def test_vip_not_an_address(tree: FakeTree) -> None:
+    line = unknown_line(run_plugin(*tree.plugin_args(), "-r", "realserver", "--vip", "notanip"))
+    assert line.startswith("LVS_ARP UNKNOWN - --vip 'notanip' is not an IPv4 address")
+
+
+def test_exclude_not_a_regex(tree: FakeTree) -> None:
+    result = run_plugin(*tree.plugin_args(), "-r", "realserver", "--exclude-interface", "eth(")
+    assert unknown_line(result).startswith(
+        "LVS_ARP UNKNOWN - --exclude-interface 'eth(' is not a valid regex"
+    )
+
+
+def test_missing_proc_root(tree: FakeTree, tmp_path: Path) -> None:
+    absent = tmp_path / "absent"
+    args = [f"--proc-root={absent}", f"--sys-root={tree.sys_root}", f"--ip-json={tree.ip_json}"]
+    line = unknown_line(run_plugin(*args, "-r", "realserver"))
+    assert line == (
+        f"LVS_ARP UNKNOWN - cannot list {absent}/sys/net/ipv4/conf: "
+        "No such file or directory; is --proc-root right?"
+    )
+
+
+def test_unparsable_value_names_the_file(tree: FakeTree) -> None:
+    tree.conf_file("eth0", "arp_ignore").write_text("1.5\n")
+    line = unknown_line(run_plugin(*tree.plugin_args(), "-r", "realserver"))
+    assert line.startswith(f"LVS_ARP UNKNOWN - {tree.conf_file('eth0', 'arp_ignore')} holds")
+
+
+def test_wrong_sys_root_is_unknown_not_ok(tmp_path: Path) -> None:
+    """Without flags the reader must not drop every interface and call a leaking host OK."""
+    tree = realserver(ignore=0).write(tmp_path)
+    args = [f"--proc-root={tree.proc_root}", f"--sys-root={tmp_path}/absent"]
+    result = run_plugin(*args, f"--ip-json={tree.ip_json}", "-r", "realserver", f"--vip={VIP}")
+    assert unknown_line(result).startswith("LVS_ARP UNKNOWN - ")
+
+
+@pytest.fixture
+def internal_error(tmp_path: Path) -> dict[str, str]:
+    """An environment in which reading the host fails with a bug, not a LvsArpError."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "import checks.plugin\n"
+        "def read_host(*args, **kwargs):\n"
+        "    raise RuntimeError('injected fault')\n"
+        "checks.plugin.read_host = read_host\n"
+    )
+    return {**os.environ, "PYTHONPATH": str(tmp_path)}
+
+
+def test_internal_error_is_unknown_without_traceback(internal_error: dict[str, str]) -> None:
+    result = run_plugin("-r", "realserver", env=internal_error)
+    line = unknown_line(result)
+    assert line == "LVS_ARP UNKNOWN - internal error: RuntimeError: injected fault"
+
+
+def test_internal_error_shows_traceback_at_vvv(internal_error: dict[str, str]) -> None:
+    result = run_plugin("-r", "realserver", "-vvv", env=internal_error)
+    assert result.returncode == UNKNOWN
+    assert result.status_line.startswith("LVS_ARP UNKNOWN")
+    assert "Traceback (most recent call last)" in result.stdout
+    assert "RuntimeError: injected fault" in result.stdout
