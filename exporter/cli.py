@@ -20,7 +20,7 @@ from .exposition import renderer, text_format
 from .read_guard import ReadGuard
 from .textfile import TextfileError, write_atomically
 
-logger = logging.getLogger("lvs_arp_exporter")
+logger = logging.getLogger(__name__)
 
 EXIT_OK = 0
 EXIT_FAILURE = 1

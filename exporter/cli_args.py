@@ -24,7 +24,9 @@ def prometheus_duration(text: str) -> float:
     match = _DURATION.fullmatch(text.strip())
     if not match or not any(match.groups()):
         raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 5s, 500ms or 1m")
-    seconds = sum(int(n) * unit for n, unit in zip(match.groups(), _DURATION_UNITS_S) if n)
+    seconds = sum(
+        int(n) * unit for n, unit in zip(match.groups(), _DURATION_UNITS_S, strict=True) if n
+    )
     if seconds <= 0:
         raise argparse.ArgumentTypeError(f"duration {text!r} must be more than zero")
     return seconds

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from typing import Optional
 
 from prometheus_client.core import Metric
 from prometheus_client.registry import CollectorRegistry
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
-Render = Callable[[Optional[str]], tuple[bytes, str]]
+Render = Callable[[str | None], tuple[bytes, str]]
 
 # type -> (suffix of the exposed name, the TYPE written): as generate_latest exposes them.
 _EXPOSED_AS = {"gauge": ("", "gauge"), "counter": ("_total", "counter"), "info": ("_info", "gauge")}

@@ -84,7 +84,7 @@ def misconfigured(assessment: Assessment) -> GaugeMetricFamily:
     unsound = {
         (f.subject, f.parameter)
         for f in assessment.findings
-        if f.severity in _UNSOUND and f.parameter is not None
+        if _is_unsound(f) and f.parameter is not None
     }
     names = [i.name for i in assessment.checked] + [NEW_INTERFACE]
     # An interface judged though not in `checked` (a director's VIP holder) still counts.
