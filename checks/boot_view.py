@@ -154,17 +154,21 @@ def _touches_arp(rule: Assignment) -> bool:
         return _arp_conf_name(rule.name) is not None
     return any(
         len(parts) == 5
-        and all(_component_matches(p, c) for p, c in zip(parts[:3], _CONF_PREFIX))
+        and all(_component_matches(p, c) for p, c in zip(parts[:3], _CONF_PREFIX, strict=True))
         and any(_component_matches(parts[4], param) for param in PARAMS)
         for parts in _expansions(rule.name)
     )
 
 
 def _matches_any_name(pattern: str, param: str) -> bool:
+    """A glob whose interface part is all '*': it matches every name an interface can take."""
+    wanted = (*_CONF_PREFIX, param)
     return any(
         len(parts) == 5
         and parts[3].strip("*") == ""
-        and all(_component_matches(p, c) for p, c in zip(parts, (*_CONF_PREFIX, "x", param)))
+        and all(
+            _component_matches(p, c) for p, c in zip((*parts[:3], parts[4]), wanted, strict=True)
+        )
         for parts in _expansions(pattern)
     )
 
@@ -241,7 +245,7 @@ def glob_matches(pattern: str, key: str) -> bool:
     parts = key.split("/")
     return any(
         len(pattern_parts) == len(parts)
-        and all(_component_matches(p, c) for p, c in zip(pattern_parts, parts))
+        and all(_component_matches(p, c) for p, c in zip(pattern_parts, parts, strict=True))
         for pattern_parts in _expansions(pattern)
     )
 

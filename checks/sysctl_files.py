@@ -113,13 +113,15 @@ def list_conf_files(root: str) -> tuple[list[ConfFile], list[BootIssue]]:
     for directory in SYSCTL_DIRS:
         try:
             real = resolve_in_root(root, directory)
-            names = [] if real in listed else _conf_names(root, real)
+            if real in listed:  # /lib/sysctl.d is /usr/lib/sysctl.d on merged-/usr
+                continue
+            listed.add(real)
+            names = _conf_names(root, real)
         except FileNotFoundError:
             continue
         except OSError as err:
             issues.append(_directory_issue(directory, err))
             continue
-        listed.add(real)  # /lib/sysctl.d is /usr/lib/sysctl.d on merged-/usr
         for name in names:
             chosen.setdefault(name, ConfFile(f"{directory}/{name}", ""))
     files = [_with_target(root, conf, issues) for conf in _by_file_name(chosen)]
@@ -271,17 +273,11 @@ def _read_bytes(root: str, path: str) -> bytes:
         fd = os.open(in_root(root, path), flags)
         with os.fdopen(fd, "rb") as handle:
             info = os.fstat(handle.fileno())
-            if _is_dev_null(info):
-                return b""
             if not stat.S_ISREG(info.st_mode):
                 raise ReadError(_not_a_file(path, info))
             return handle.read()
     except OSError as err:
         raise ReadError(_unreadable(path, err)) from err
-
-
-def _is_dev_null(info: os.stat_result) -> bool:
-    return stat.S_ISCHR(info.st_mode) and info.st_rdev == os.makedev(1, 3)
 
 
 def _not_a_file(path: str, info: os.stat_result) -> str:
