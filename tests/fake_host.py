@@ -15,7 +15,7 @@ from typing import Any
 
 from checks.host import read_host
 from checks.kernel_int import parse_kernel_int
-from checks.model import Address, ArpKnobs, HostState, Interface
+from checks.model import KNOWN_FLAGS, Address, ArpKnobs, HostState, Interface
 
 # /sys/class/net/<iface>/flags as the kernel prints them.
 ETHER_UP = 0x1003  # UP | BROADCAST | MULTICAST
@@ -108,7 +108,8 @@ class FakeHost:
             all=_knobs(self.all_ignore, self.all_announce),
             default=_knobs(self.default_ignore, self.default_announce),
             interfaces=tuple(
-                Interface(i.name, i.flags, _knobs(i.arp_ignore, i.arp_announce))
+                # Readers keep only the flag bits ARP depends on.
+                Interface(i.name, i.flags & KNOWN_FLAGS, _knobs(i.arp_ignore, i.arp_announce))
                 for i in sorted(self.interfaces, key=lambda i: i.name)  # as listdir is sorted
             ),
             addresses=tuple(self._addresses()),
