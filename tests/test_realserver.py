@@ -315,6 +315,11 @@ FIX_ROWS = {
         realserver(ignore=(8, 4)),
         ["net.ipv4.conf.all.arp_ignore = 1", "net.ipv4.conf.eth0.arp_ignore = 1"],
     ),
+    # The same when eth1 has no address (a bond slave): no silence finding, yet it leaks.
+    "all-8-masks-addressless-eth1-4": (
+        realserver(ignore=(8, 0)).interface("eth1", ignore=4),
+        ["net.ipv4.conf.all.arp_ignore = 1", "net.ipv4.conf.eth1.arp_ignore = 1"],
+    ),
     "vlan-dotted-name": (
         FakeHost(1, 2, 1, 2).loopback(f"{VIP}/32").interface("eth0.100", ON_LINK, ignore=4),
         ["net.ipv4.conf.eth0/100.arp_ignore = 1"],
@@ -343,15 +348,17 @@ KNOB_VALUES = st.sampled_from([-1, 0, 1, 2, 3, 4, 8, 9])
 
 
 @settings(derandomize=True, max_examples=300)
-@given(st.lists(KNOB_VALUES, min_size=8, max_size=8))
-@example(values=[8, 0, 1, 2, 1, 2, 3, 2])  # all=8 hides eth1=3 until the fix lowers all
-def test_fix_lines_make_the_host_sound(values: list[int]) -> None:
+@given(st.lists(KNOB_VALUES, min_size=8, max_size=8), st.booleans())
+@example(values=[8, 0, 1, 2, 1, 2, 3, 2], eth1_addressed=True)  # all=8 hides eth1=3
+@example(values=[8, 2, 1, 2, 1, 2, 4, 2], eth1_addressed=False)
+def test_fix_lines_make_the_host_sound(values: list[int], eth1_addressed: bool) -> None:
     """conf/all, conf/default, eth0 (VIP on-link), eth1: after the fix nothing is left to fix."""
     all_ignore, all_announce, default_ignore, default_announce = values[:4]
     host = FakeHost(all_ignore, all_announce, default_ignore, default_announce)
     host.loopback(f"{VIP}/32")
     host.interface("eth0", ON_LINK, ignore=values[4], announce=values[5])
-    host.interface("eth1", OFF_LINK, ignore=values[6], announce=values[7])
+    eth1 = (OFF_LINK,) if eth1_addressed else ()
+    host.interface("eth1", *eth1, ignore=values[6], announce=values[7])
     lines = merged_sysctl_lines(assess(host.state(), Role.REALSERVER).findings)
     apply_sysctl_lines(host, lines)
     fixed = assess(host.state(), Role.REALSERVER)
