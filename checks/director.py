@@ -29,7 +29,7 @@ def assess_director(
     if reply_rule(new.effective) is ReplyRule.NEVER:
         yield new.finding(
             Severity.WARNING,
-            "a new interface would answer no ARP at all",
+            "new interfaces would answer no ARP",
             "conf/default is copied into every interface created later.",
             fix=knob_fix(state, None, ARP_IGNORE, USUAL_VALUE, _answers),
         )
@@ -74,7 +74,7 @@ def _holder_finding(state: HostState, interface: Interface, address: Address) ->
     if not answers_for(rule, on_receiving_interface=True, scope_host=scope_host):
         return knob.finding(
             Severity.CRITICAL,
-            f"{interface.name} holds VIP {vip} but answers no ARP for it",
+            f"{interface.name} answers no ARP for VIP {vip}",
             f"With arp_ignore {knob.effective} the interface {rule.value}.",
             vip=vip,
             fix=knob_fix(state, interface, ARP_IGNORE, USUAL_VALUE, _answers),
@@ -113,12 +113,18 @@ def _hidden_vip_finding(
     ]
     if answering:
         knob = reading(state, answering[0], ARP_IGNORE)
-        return knob.finding(
+        # Built by hand: the usual "(arp_ignore eff ...)" suffix would push the status line
+        # past what pagers show.
+        return Finding(
             Severity.WARNING,
-            f"VIP {vip} is only on {placed.interface}; {answering[0].name} answers by accident",
-            "It is answered only because this arp_ignore answers for any local address; "
-            "put the VIP on the LAN interface.",
+            f"VIP {vip} only on {placed.interface}; {knob.conf_name} answers by accident",
+            subject=knob.conf_name,
+            parameter=ARP_IGNORE,
+            raw=knob.raw,
+            effective=knob.effective,
             vip=str(vip),
+            detail=f"It is answered only because {knob.describe()} answers for any local "
+            "address; put the VIP on the LAN interface.",
         )
     return Finding(
         Severity.CRITICAL,
@@ -131,7 +137,7 @@ def _hidden_vip_finding(
 
 
 def _interface_remarks(state: HostState, interface: Interface) -> Iterator[Finding]:
-    silent = silent_interface_finding(state, interface, USUAL_VALUE)
+    silent = silent_interface_finding(state, interface, USUAL_VALUE, _answers)
     if silent is not None:
         yield silent
     for param in (ARP_IGNORE, ARP_ANNOUNCE):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class Severity(enum.IntEnum):
@@ -27,8 +28,13 @@ class Fix:
         return bool(self.sysctl_lines or self.commands)
 
 
-@dataclass(frozen=True)
-class Finding:
+NO_FIX = Fix()
+
+
+class Finding(NamedTuple):
+    # A NamedTuple, not a dataclass: hosts with thousands of interfaces make thousands of
+    # these per NRPE poll, and a frozen dataclass costs ten times as much to build.
+
     severity: Severity
     summary: str  # one short line: what the kernel will do, for a status line
     subject: str  # an interface name, "vip", "default" or "host"
@@ -37,4 +43,4 @@ class Finding:
     effective: int | None = None
     vip: str | None = None
     detail: str = ""  # the longer sentence: why, per ARP-SEMANTICS
-    fix: Fix = field(default_factory=Fix)
+    fix: Fix = NO_FIX

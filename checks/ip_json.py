@@ -37,8 +37,15 @@ def _link_addresses(link: dict[str, Any]) -> list[Address]:
             Address(
                 interface=str(link["ifname"]),
                 ip=IPv4Address(info["local"]),
-                prefixlen=int(info["prefixlen"]),
+                prefixlen=_prefixlen(info["prefixlen"]),
                 scope=_SCOPES[scope] if isinstance(scope, str) else int(scope),
             )
         )
     return found
+
+
+def _prefixlen(value: object) -> int:
+    prefixlen = int(str(value))
+    if not 0 <= prefixlen <= 32:
+        raise ValueError(f"prefixlen {prefixlen} is not 0-32")
+    return prefixlen

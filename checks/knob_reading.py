@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .arp_kernel import effective
 from .finding import Finding, Fix, Severity
 from .model import HostState, Interface
 
 
-@dataclass(frozen=True)
-class KnobReading:
+class KnobReading(NamedTuple):
     conf_name: str  # the interface, or "default" for interfaces created later
     param: str
     all_value: int

@@ -13,7 +13,7 @@ from ipaddress import IPv4Address
 
 from . import netlink
 from .errors import ReadError
-from .model import Address, ArpKnobs, HostState, Interface
+from .model import KNOWN_FLAGS, Address, ArpKnobs, HostState, Interface
 from .proc_reader import read_knobs
 
 RTM_NEWLINK = 16
@@ -82,7 +82,7 @@ class _LinkParser:
         if found is None:
             return None
         name, knobs = found
-        return index, Interface(name=name, flags=flags, knobs=knobs)
+        return index, Interface(name=name, flags=flags & KNOWN_FLAGS, knobs=knobs)
 
     def _fast(self, message: bytes) -> tuple[str, ArpKnobs] | None:
         if self.inet_header is None:

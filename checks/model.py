@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 from functools import cached_property
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from typing import NamedTuple
 
 ARP_IGNORE = "arp_ignore"
 ARP_ANNOUNCE = "arp_announce"
@@ -27,8 +28,7 @@ class Role(enum.Enum):
     DIRECTOR = "director"
 
 
-@dataclass(frozen=True)
-class ArpKnobs:
+class ArpKnobs(NamedTuple):
     """Raw arp_ignore and arp_announce of one conf entry (all, default or an interface)."""
 
     arp_ignore: int
@@ -38,15 +38,12 @@ class ArpKnobs:
         return self.arp_ignore if param == ARP_IGNORE else self.arp_announce
 
 
-@dataclass(frozen=True)
-class Interface:
+class Interface(NamedTuple):
+    """Readers keep only KNOWN_FLAGS, so netlink and /sys reads of a host compare equal."""
+
     name: str
     flags: int
     knobs: ArpKnobs
-
-    def __post_init__(self) -> None:
-        # Keep only the bits ARP depends on, so netlink and /sys reads compare equal.
-        object.__setattr__(self, "flags", self.flags & KNOWN_FLAGS)
 
     @property
     def does_arp(self) -> bool:
@@ -58,8 +55,7 @@ class Interface:
         return bool(self.flags & IFF_UP)
 
 
-@dataclass(frozen=True)
-class Address:
+class Address(NamedTuple):
     """One IPv4 address as netlink reports it: on an interface, with prefix and scope."""
 
     interface: str
@@ -70,6 +66,11 @@ class Address:
     @property
     def network(self) -> IPv4Network:
         return IPv4Interface(f"{self.ip}/{self.prefixlen}").network
+
+    def shares_subnet(self, ip: IPv4Address) -> bool:
+        """ip inside this address's subnet, in integer maths: asked per interface per VIP."""
+        mask = (0xFFFFFFFF << (32 - self.prefixlen)) & 0xFFFFFFFF
+        return (int(ip) ^ int(self.ip)) & mask == 0
 
     def __str__(self) -> str:
         return f"{self.ip}/{self.prefixlen}"

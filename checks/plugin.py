@@ -26,6 +26,8 @@ _STATES = {
     Severity.UNKNOWN: nagiosplugin.Unknown,
 }
 _COUNTED = (Severity.CRITICAL, Severity.WARNING, Severity.UNKNOWN)
+# Pagers and dashboards cut the status line near 90 characters.
+STATUS_LINE_MAX = 90
 
 
 class ArpResource(nagiosplugin.Resource):  # type: ignore[misc]
@@ -145,7 +147,13 @@ class ArpSummary(nagiosplugin.Summary):  # type: ignore[misc]
 
     def problem(self, results: nagiosplugin.Results) -> str:
         # The worst finding alone keeps the status line short; counts are in the perfdata.
-        return str(results.first_significant.hint)
+        first = results.first_significant
+        hint = str(first.hint)
+        room = STATUS_LINE_MAX - len(f"LVS_ARP {str(first.state).upper()} - ")
+        if len(hint) > room and hint.endswith(")"):
+            # Long interface names: drop the "(arp_ignore eff ...)" evidence; -v still has it.
+            hint = hint.rsplit(" (", 1)[0]
+        return hint
 
     def verbose(self, results: nagiosplugin.Results) -> list[str]:
         assessment = self.resource.assessment

@@ -7,7 +7,7 @@ import os
 
 from .errors import ReadError
 from .kernel_int import parse_kernel_int
-from .model import ARP_ANNOUNCE, ARP_IGNORE, Address, ArpKnobs, HostState, Interface
+from .model import ARP_ANNOUNCE, ARP_IGNORE, KNOWN_FLAGS, Address, ArpKnobs, HostState, Interface
 
 _GLOBAL_CONF = ("all", "default")
 # An interface removed while we read it: its directory, or the device behind it, is gone.
@@ -81,5 +81,11 @@ def _read_interface(proc_root: str, sys_root: str, name: str) -> Interface:
         arp_ignore=read_value(os.path.join(base, ARP_IGNORE)),
         arp_announce=read_value(os.path.join(base, ARP_ANNOUNCE)),
     )
-    flags = read_value(os.path.join(sys_root, "class", "net", name, "flags"))
-    return Interface(name=name, flags=flags, knobs=knobs)
+    try:
+        flags = read_value(os.path.join(sys_root, "class", "net", name, "flags"))
+    except _Vanished as gone:
+        if os.path.isdir(base):
+            # The interface is still there, so the sys tree is wrong, not the interface gone.
+            raise ReadError(f"{gone} does not exist: is --sys-root right?") from None
+        raise
+    return Interface(name=name, flags=flags & KNOWN_FLAGS, knobs=knobs)

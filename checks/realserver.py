@@ -6,10 +6,10 @@ from collections.abc import Callable, Iterator, Sequence
 from ipaddress import IPv4Address
 
 from .arp_kernel import ReplyRule, announce_rule, announces_source, answers_for, reply_rule
-from .finding import Finding, Severity
+from .finding import Finding, Fix, Severity
 from .knob_reading import KnobReading, new_interface_reading, reading
-from .model import ARP_ANNOUNCE, ARP_IGNORE, HostState, Interface
-from .remedy import knob_fix, move_vip_to_lo
+from .model import ARP_ANNOUNCE, ARP_IGNORE, SCOPE_HOST, HostState, Interface
+from .remedy import knob_fix, move_vip_to_lo, sysctl_key
 from .silence import silent_interface_finding
 from .vips import is_on_link, is_scope_host
 
@@ -22,13 +22,14 @@ def assess_realserver(
 ) -> Iterator[Finding]:
     for vip in vips:
         yield from vip_placement(state, vip)
+    judge = _KnobJudge(state, vips)
     for interface in checked:
-        yield _reply_finding(state, interface, vips)
-        yield _announce_finding(state, interface, vips)
-        silent = silent_interface_finding(state, interface, IGNORE_TARGET)
+        yield judge.reply_finding(interface)
+        yield judge.announce_finding(interface)
+        silent = silent_interface_finding(state, interface, IGNORE_TARGET, judge.hides)
         if silent is not None:
             yield silent
-    yield from _new_interface_findings(state, vips)
+    yield from _new_interface_findings(state, vips, judge)
 
 
 def vip_placement(state: HostState, vip: IPv4Address) -> Iterator[Finding]:
@@ -78,77 +79,120 @@ def _leak_severity(interface: Interface) -> Severity:
     return Severity.CRITICAL if interface.is_up else Severity.WARNING
 
 
-def _reply_leaks(state: HostState, rule: ReplyRule, vips: Sequence[IPv4Address]) -> list[str]:
-    return [
-        str(vip)
-        for vip in vips
-        if answers_for(rule, on_receiving_interface=False, scope_host=is_scope_host(state, vip))
-    ]
+class _KnobJudge:
+    """Judges each interface's knobs; what depends only on values is worked out once per value.
 
+    Hosts with thousands of interfaces repeat a handful of values, and this runs on every
+    NRPE poll and every scrape.
+    """
 
-def _reply_finding(state: HostState, interface: Interface, vips: Sequence[IPv4Address]) -> Finding:
-    knob = reading(state, interface, ARP_IGNORE)
-    rule = reply_rule(knob.effective)
-    leaked = _reply_leaks(state, rule, vips)
-    if not leaked:
+    def __init__(self, state: HostState, vips: Sequence[IPv4Address]) -> None:
+        self.state = state
+        self.vips = vips
+        self._scope_host = [(str(v), is_scope_host(state, v)) for v in vips]
+        self._reply_leaks: dict[int, list[str]] = {}
+        self._fixes: dict[tuple[str, int], Fix] = {}
+
+    def reply_leaks(self, effective: int) -> list[str]:
+        """The VIPs an interface with this effective arp_ignore answers ARP for."""
+        leaked = self._reply_leaks.get(effective)
+        if leaked is None:
+            rule = reply_rule(effective)
+            leaked = [
+                vip
+                for vip, scope_host in self._scope_host
+                if answers_for(rule, on_receiving_interface=False, scope_host=scope_host)
+            ]
+            self._reply_leaks[effective] = leaked
+        return leaked
+
+    def _held_here(self, interface: Interface, effective: int) -> list[str]:
+        """A VIP misplaced on this interface is answered by every value that answers at all."""
+        rule = reply_rule(effective)
+        return [
+            str(a.ip)
+            for a in self.state.addresses_on(interface.name)
+            if a.ip in self.vips
+            and answers_for(rule, on_receiving_interface=True, scope_host=a.scope == SCOPE_HOST)
+        ]
+
+    def hides(self, arp_ignore: int) -> bool:
+        return reply_rule(arp_ignore) is not ReplyRule.NEVER and not self.reply_leaks(arp_ignore)
+
+    def reply_finding(self, interface: Interface) -> Finding:
+        knob = reading(self.state, interface, ARP_IGNORE)
+        leaked = self.reply_leaks(knob.effective) + self._held_here(interface, knob.effective)
+        if not leaked:
+            return knob.finding(
+                Severity.OK,
+                f"{interface.name} hides the VIPs from ARP replies",
+                reply_rule(knob.effective).value,
+            )
         return knob.finding(
-            Severity.OK, f"{interface.name} hides the VIPs from ARP replies", rule.value
+            _leak_severity(interface),
+            f"{interface.name} answers ARP for VIP {_first_of(leaked)}",
+            f"With arp_ignore {knob.effective} the interface {reply_rule(knob.effective).value}.",
+            vip=leaked[0],
+            fix=self._fix(interface, ARP_IGNORE, IGNORE_TARGET, self.hides),
         )
-    return knob.finding(
-        _leak_severity(interface),
-        f"{interface.name} answers ARP for VIP {_first_of(leaked)}",
-        f"With arp_ignore {knob.effective} the interface {rule.value}.",
-        vip=leaked[0],
-        fix=knob_fix(state, interface, ARP_IGNORE, IGNORE_TARGET, _hides_all(state, vips)),
-    )
 
-
-def _announce_finding(
-    state: HostState, interface: Interface, vips: Sequence[IPv4Address]
-) -> Finding:
-    knob = reading(state, interface, ARP_ANNOUNCE)
-    rule = announce_rule(knob.effective)
-    leaked = [
-        str(vip)
-        for vip in vips
-        if announces_source(rule, source_on_link=is_on_link(state, interface.name, vip))
-    ]
-    if not leaked:
+    def announce_finding(self, interface: Interface) -> Finding:
+        knob = reading(self.state, interface, ARP_ANNOUNCE)
+        rule = announce_rule(knob.effective)
+        leaked = [
+            str(vip)
+            for vip in self.vips
+            if announces_source(rule, source_on_link=is_on_link(self.state, interface.name, vip))
+        ]
+        if not leaked:
+            return knob.finding(
+                Severity.OK, f"{interface.name} keeps the VIPs out of ARP requests", rule.value
+            )
         return knob.finding(
-            Severity.OK, f"{interface.name} keeps the VIPs out of ARP requests", rule.value
+            _leak_severity(interface),
+            f"{interface.name} announces VIP {_first_of(leaked)}",
+            f"With arp_announce {knob.effective} the node {rule.value}: its ARP requests "
+            "carry the VIP as sender, and neighbours then map the VIP to this node.",
+            vip=leaked[0],
+            fix=self._fix(interface, ARP_ANNOUNCE, ANNOUNCE_TARGET, _announce_hides),
         )
-    return knob.finding(
-        _leak_severity(interface),
-        f"{interface.name} puts VIP {_first_of(leaked)} in its ARP requests",
-        f"With arp_announce {knob.effective} the node {rule.value}; "
-        "neighbours then map the VIP to this node.",
-        vip=leaked[0],
-        fix=knob_fix(
-            state, interface, ARP_ANNOUNCE, ANNOUNCE_TARGET, lambda v: v == ANNOUNCE_TARGET
-        ),
-    )
+
+    def _fix(
+        self, interface: Interface, param: str, target: int, sound: Callable[[int], bool]
+    ) -> Fix:
+        # The fix names the interface only when its own value outbids conf/all; otherwise
+        # every interface with the same value shares one.
+        key = (param, interface.knobs.get(param))
+        fix = self._fixes.get(key)
+        if fix is None:
+            fix = knob_fix(self.state, interface, param, target, sound)
+            own_key = sysctl_key(interface.name, param)
+            if not any(line.startswith(own_key) for line in fix.sysctl_lines):
+                self._fixes[key] = fix
+        return fix
 
 
-def _new_interface_findings(state: HostState, vips: Sequence[IPv4Address]) -> Iterator[Finding]:
+def _announce_hides(arp_announce: int) -> bool:
+    return arp_announce == ANNOUNCE_TARGET
+
+
+def _new_interface_findings(
+    state: HostState, vips: Sequence[IPv4Address], judge: _KnobJudge
+) -> Iterator[Finding]:
     """A VLAN or bond added later starts from conf/default: does max(all, default) still hide?"""
     ignore = new_interface_reading(state, ARP_IGNORE)
-    rule = reply_rule(ignore.effective)
-    if rule is ReplyRule.NEVER:
-        yield _fragile(
-            ignore, "answer no ARP at all", IGNORE_TARGET, _hides_all(state, vips), state
-        )
-    elif _reply_leaks(state, rule, vips):
-        yield _fragile(
-            ignore, "answer ARP for the VIP", IGNORE_TARGET, _hides_all(state, vips), state
-        )
+    if reply_rule(ignore.effective) is ReplyRule.NEVER:
+        yield _fragile(ignore, "answer no ARP", IGNORE_TARGET, judge.hides, state)
+    elif judge.reply_leaks(ignore.effective):
+        yield _fragile(ignore, "answer for VIPs", IGNORE_TARGET, judge.hides, state)
     announce = new_interface_reading(state, ARP_ANNOUNCE)
     # A new interface's subnet is unknown: judge it like the existing ones, where the usual
     # LVS-DR layout puts the VIP inside the LAN's subnet.
-    on_link = any(is_on_link(state, i.name, vip) for i in state.interfaces for vip in vips)
+    on_link = any(
+        is_on_link(state, i.name, vip) for i in state.interfaces if i.does_arp for vip in vips
+    )
     if announces_source(announce_rule(announce.effective), source_on_link=on_link):
-        yield _fragile(
-            announce, "put the VIP in ARP requests", ANNOUNCE_TARGET, lambda v: v == 2, state
-        )
+        yield _fragile(announce, "announce VIPs", ANNOUNCE_TARGET, _announce_hides, state)
 
 
 def _fragile(
@@ -157,19 +201,11 @@ def _fragile(
     fix = knob_fix(state, None, knob.param, target, sound)
     return knob.finding(
         Severity.WARNING,
-        f"a new interface would {wrong}",
+        f"new interfaces would {wrong}",
         "conf/default is copied into every interface created later (a VLAN, bond or veth), "
         "and the kernel takes max(all, interface).",
         fix=fix,
     )
-
-
-def _hides_all(state: HostState, vips: Sequence[IPv4Address]) -> Callable[[int], bool]:
-    def sound(value: int) -> bool:
-        rule = reply_rule(value)
-        return rule is not ReplyRule.NEVER and not _reply_leaks(state, rule, vips)
-
-    return sound
 
 
 def _first_of(items: Sequence[str]) -> str:

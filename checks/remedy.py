@@ -34,13 +34,18 @@ def knob_fix(
     """
     all_value = state.all.get(param)
     lines = []
+    if interface is None:
+        candidates = {"default": state.default.get(param)}
+    else:
+        candidates = {interface.name: interface.knobs.get(param)}
     if not sound(all_value):
         all_value = target
         lines.append(sysctl_line("all", param, target))
-    others = [("default", state.default.get(param))] if interface is None else []
-    if interface is not None:
-        others.append((interface.name, interface.knobs.get(param)))
-    for conf_name, value in others:
+        # Lowering conf/all unmasks every interface value it outbid (all=8 over eth0=4).
+        for other in state.interfaces:
+            if other.does_arp:
+                candidates.setdefault(other.name, other.knobs.get(param))
+    for conf_name, value in candidates.items():
         if not sound(effective(all_value, value)):
             lines.append(sysctl_line(conf_name, param, target))
     return Fix(sysctl_lines=tuple(lines))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .arp_kernel import ReplyRule, reply_rule
 from .finding import Finding, Severity
 from .knob_reading import reading
@@ -9,8 +11,14 @@ from .model import ARP_IGNORE, HostState, Interface
 from .remedy import knob_fix
 
 
-def silent_interface_finding(state: HostState, interface: Interface, target: int) -> Finding | None:
-    """CRITICAL when an interface with addresses of its own answers no ARP at all."""
+def silent_interface_finding(
+    state: HostState, interface: Interface, target: int, sound: Callable[[int], bool]
+) -> Finding | None:
+    """CRITICAL when an interface with addresses of its own answers no ARP at all.
+
+    *sound* is the role's whole idea of a good arp_ignore, so the fix cannot trade silence
+    for a leak (all=8 over eth0=4 needs eth0 lowered too).
+    """
     knob = reading(state, interface, ARP_IGNORE)
     own = state.addresses_on(interface.name)
     if reply_rule(knob.effective) is not ReplyRule.NEVER or not own:
@@ -19,9 +27,5 @@ def silent_interface_finding(state: HostState, interface: Interface, target: int
         Severity.CRITICAL if interface.is_up else Severity.WARNING,
         f"{interface.name} answers no ARP, not even for its own {own[0].ip}",
         "Neighbours can no longer resolve the node's own address on this interface.",
-        fix=knob_fix(state, interface, ARP_IGNORE, target, _answers_own),
+        fix=knob_fix(state, interface, ARP_IGNORE, target, sound),
     )
-
-
-def _answers_own(value: int) -> bool:
-    return reply_rule(value) is not ReplyRule.NEVER

@@ -36,4 +36,4 @@ def is_scope_host(state: HostState, vip: IPv4Address) -> bool:
 
 def is_on_link(state: HostState, interface: str, vip: IPv4Address) -> bool:
     """arp_announce=1 keeps a source address that lies in a subnet of the outgoing interface."""
-    return any(vip in a.network for a in state.addresses_on(interface))
+    return any(a.shares_subnet(vip) for a in state.addresses_on(interface))

@@ -76,7 +76,7 @@ def test_usual_director_is_ok(state_of: StateOf) -> None:
 
 def test_arp_ignore_8_fix_restores_answering(state_of: StateOf) -> None:
     verdict = judge(state_of, director(ignore=(0, 8)))
-    assert vip_finding(verdict).summary.startswith(f"eth0 holds VIP {VIP} but answers no ARP")
+    assert vip_finding(verdict).summary.startswith(f"eth0 answers no ARP for VIP {VIP}")
     assert merged_sysctl_lines(verdict.findings) == ["net.ipv4.conf.eth0.arp_ignore = 0"]
 
 

@@ -163,9 +163,7 @@ def test_arp_announce_row(
 
 def test_arp_announce_leak_names_vip(state_of: StateOf) -> None:
     finding = finding_on(judge(state_of, realserver(announce=(2, 3))), "eth0", ARP_ANNOUNCE)
-    assert finding.summary == (
-        f"eth0 puts VIP {VIP} in its ARP requests (arp_announce eff 3: all=2 eth0=3)"
-    )
+    assert finding.summary == (f"eth0 announces VIP {VIP} (arp_announce eff 3: all=2 eth0=3)")
 
 
 def test_sound_interfaces_but_default_leaking_warns_for_new_interfaces(
@@ -238,6 +236,11 @@ def test_vip_on_arp_interface_is_critical(state_of: StateOf) -> None:
         f"ip addr del {VIP}/32 dev eth0",
         f"ip addr add {VIP}/32 dev lo",
     )
+    # arp_ignore=1 answers for addresses on the receiving interface: the -v line for eth0
+    # must not claim it hides the VIP.
+    reply = finding_on(verdict, "eth0", ARP_IGNORE)
+    assert reply.severity is CRITICAL
+    assert reply.summary.startswith(f"eth0 answers ARP for VIP {VIP}")
 
 
 def test_vip_with_wide_mask_on_lo_is_critical(state_of: StateOf) -> None:

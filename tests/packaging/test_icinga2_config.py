@@ -109,7 +109,7 @@ def icinga2(workdir: Path, *args: str) -> list[str]:
 def service_blocks(listing: str) -> dict[str, str]:
     """`icinga2 object list` output, one text block per object name."""
     parts = re.split(r"^Object '([^']+)' of type 'Service':$", listing, flags=re.M)
-    return dict(zip(parts[1::2], parts[2::2]))
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
 
 
 def test_icinga2_validates_check_command_and_example_services(

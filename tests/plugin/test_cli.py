@@ -84,7 +84,7 @@ STATES = {
         FakeHost(0, 0, 0, 0).loopback(f"{VIP}/32").interface("eth0", ON_LINK, ignore=1, announce=2),
         ["-r", "realserver"],
         WARNING,
-        "LVS_ARP WARNING - a new interface would answer ARP for the VIP "
+        "LVS_ARP WARNING - new interfaces would answer for VIPs "
         "(arp_ignore eff 0: all=0 default=0)",
     ),
     "realserver-unknown-no-vip": (
@@ -110,8 +110,7 @@ STATES = {
         director(ignore=8),
         ["-r", "director"],
         CRITICAL,
-        f"LVS_ARP CRITICAL - eth0 holds VIP {VIP} but answers no ARP for it "
-        "(arp_ignore eff 8: all=8 eth0=0)",
+        f"LVS_ARP CRITICAL - eth0 answers no ARP for VIP {VIP} (arp_ignore eff 8: all=8 eth0=0)",
     ),
     "director-standby-warning": (
         director(vip=False),
