@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from ipaddress import IPv4Address
+from typing import NamedTuple
 
 from .arp_kernel import ReplyRule, announce_rule, announces_source, answers_for, reply_rule
-from .finding import Finding, Fix, Severity
-from .knob_reading import KnobReading, new_interface_reading, reading
+from .finding import NO_FIX, Finding, Fix, Severity
+from .knob_reading import KnobReading, new_interface_reading
 from .model import ARP_ANNOUNCE, ARP_IGNORE, SCOPE_HOST, HostState, Interface
 from .remedy import knob_fix, move_vip_to_lo, sysctl_key
 from .silence import silent_interface_finding
@@ -79,6 +80,16 @@ def _leak_severity(interface: Interface) -> Severity:
     return Severity.CRITICAL if interface.is_up else Severity.WARNING
 
 
+class _Verdict(NamedTuple):
+    """What one knob value means on interfaces alike in every respect but their name."""
+
+    severity: Severity
+    text: str  # follows the interface's name in the summary
+    detail: str
+    vip: str | None = None
+    sound: Callable[[int], bool] | None = None  # set when the finding needs a fix
+
+
 class _KnobJudge:
     """Judges each interface's knobs; what depends only on values is worked out once per value.
 
@@ -92,6 +103,9 @@ class _KnobJudge:
         self._scope_host = [(str(v), is_scope_host(state, v)) for v in vips]
         self._reply_leaks: dict[int, list[str]] = {}
         self._fixes: dict[tuple[str, int], Fix] = {}
+        self._reply_verdicts: dict[tuple[int, bool, tuple[str, ...]], _Verdict] = {}
+        self._announce_verdicts: dict[tuple[int, bool, tuple[bool, ...]], _Verdict] = {}
+        self._holders = {a.interface for v in vips for a in state.addresses_of(v)}
 
     def reply_leaks(self, effective: int) -> list[str]:
         """The VIPs an interface with this effective arp_ignore answers ARP for."""
@@ -120,41 +134,85 @@ class _KnobJudge:
         return reply_rule(arp_ignore) is not ReplyRule.NEVER and not self.reply_leaks(arp_ignore)
 
     def reply_finding(self, interface: Interface) -> Finding:
-        knob = reading(self.state, interface, ARP_IGNORE)
-        leaked = self.reply_leaks(knob.effective) + self._held_here(interface, knob.effective)
+        own = interface.knobs.arp_ignore
+        value = max(self.state.all.arp_ignore, own)
+        held = self._held_here(interface, value) if interface.name in self._holders else []
+        key = (own, interface.is_up, tuple(held))
+        verdict = self._reply_verdicts.get(key)
+        if verdict is None:
+            verdict = self._reply_verdict(interface, value, held)
+            self._reply_verdicts[key] = verdict
+        return self._finding(interface, ARP_IGNORE, own, value, verdict, IGNORE_TARGET)
+
+    def _reply_verdict(self, interface: Interface, value: int, held: list[str]) -> _Verdict:
+        leaked = self.reply_leaks(value) + held
+        rule = reply_rule(value)
         if not leaked:
-            return knob.finding(
-                Severity.OK,
-                f"{interface.name} hides the VIPs from ARP replies",
-                reply_rule(knob.effective).value,
-            )
-        return knob.finding(
+            return _Verdict(Severity.OK, "hides the VIPs from ARP replies", rule.value)
+        return _Verdict(
             _leak_severity(interface),
-            f"{interface.name} answers ARP for VIP {_first_of(leaked)}",
-            f"With arp_ignore {knob.effective} the interface {reply_rule(knob.effective).value}.",
+            f"answers ARP for VIP {_first_of(leaked)}",
+            f"With arp_ignore {value} the interface {rule.value}.",
             vip=leaked[0],
-            fix=self._fix(interface, ARP_IGNORE, IGNORE_TARGET, self.hides),
+            sound=self.hides,
         )
 
     def announce_finding(self, interface: Interface) -> Finding:
-        knob = reading(self.state, interface, ARP_ANNOUNCE)
-        rule = announce_rule(knob.effective)
+        own = interface.knobs.arp_announce
+        value = max(self.state.all.arp_announce, own)
+        on_link = tuple(is_on_link(self.state, interface.name, vip) for vip in self.vips)
+        key = (own, interface.is_up, on_link)
+        verdict = self._announce_verdicts.get(key)
+        if verdict is None:
+            verdict = self._announce_verdict(interface, value, on_link)
+            self._announce_verdicts[key] = verdict
+        return self._finding(interface, ARP_ANNOUNCE, own, value, verdict, ANNOUNCE_TARGET)
+
+    def _announce_verdict(
+        self, interface: Interface, value: int, on_link: tuple[bool, ...]
+    ) -> _Verdict:
+        rule = announce_rule(value)
         leaked = [
             str(vip)
-            for vip in self.vips
-            if announces_source(rule, source_on_link=is_on_link(self.state, interface.name, vip))
+            for vip, linked in zip(self.vips, on_link, strict=True)
+            if announces_source(rule, source_on_link=linked)
         ]
         if not leaked:
-            return knob.finding(
-                Severity.OK, f"{interface.name} keeps the VIPs out of ARP requests", rule.value
-            )
-        return knob.finding(
+            return _Verdict(Severity.OK, "keeps the VIPs out of ARP requests", rule.value)
+        return _Verdict(
             _leak_severity(interface),
-            f"{interface.name} announces VIP {_first_of(leaked)}",
-            f"With arp_announce {knob.effective} the node {rule.value}: its ARP requests "
+            f"announces VIP {_first_of(leaked)}",
+            f"With arp_announce {value} the node {rule.value}: its ARP requests "
             "carry the VIP as sender, and neighbours then map the VIP to this node.",
             vip=leaked[0],
-            fix=self._fix(interface, ARP_ANNOUNCE, ANNOUNCE_TARGET, _announce_hides),
+            sound=_announce_hides,
+        )
+
+    def _finding(
+        self,
+        interface: Interface,
+        param: str,
+        own: int,
+        value: int,
+        verdict: _Verdict,
+        target: int,
+    ) -> Finding:
+        name = interface.name
+        all_value = self.state.all.get(param)
+        fix = (
+            NO_FIX if verdict.sound is None else self._fix(interface, param, target, verdict.sound)
+        )
+        # The same words KnobReading.describe() gives, built inline: this runs per interface.
+        return Finding(
+            verdict.severity,
+            f"{name} {verdict.text} ({param} eff {value}: all={all_value} {name}={own})",
+            name,
+            param,
+            (("all", all_value), (name, own)),
+            value,
+            verdict.vip,
+            verdict.detail,
+            fix,
         )
 
     def _fix(

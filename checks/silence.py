@@ -19,10 +19,13 @@ def silent_interface_finding(
     *sound* is the role's whole idea of a good arp_ignore, so the fix cannot trade silence
     for a leak (all=8 over eth0=4 needs eth0 lowered too).
     """
-    knob = reading(state, interface, ARP_IGNORE)
+    value = max(state.all.arp_ignore, interface.knobs.arp_ignore)
+    if reply_rule(value) is not ReplyRule.NEVER:
+        return None  # the common case, asked per interface: decided before building anything
     own = state.addresses_on(interface.name)
-    if reply_rule(knob.effective) is not ReplyRule.NEVER or not own:
+    if not own:
         return None
+    knob = reading(state, interface, ARP_IGNORE)
     return knob.finding(
         Severity.CRITICAL if interface.is_up else Severity.WARNING,
         f"{interface.name} answers no ARP, not even for its own {own[0].ip}",
