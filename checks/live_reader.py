@@ -7,7 +7,7 @@ RTM_GETLINK carries each interface's IPv4 devconf (IFLA_INET_CONF), the same val
 
 from __future__ import annotations
 
-import socket
+import _socket
 import struct
 from ipaddress import IPv4Address
 
@@ -50,7 +50,7 @@ def read_live_host(proc_root: str = "/proc") -> HostState:
 
 
 def _read_links() -> dict[int, Interface]:
-    request = _IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
+    request = _IFINFOMSG.pack(_socket.AF_UNSPEC, 0, 0, 0, 0)
     request += struct.pack("=HHI", 8, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS)
     parser = _LinkParser()
     links: dict[int, Interface] = {}
@@ -109,7 +109,7 @@ class _LinkParser:
 
     def _inet_knobs(self, af_spec: memoryview) -> ArpKnobs | None:
         for position, (family, nested) in enumerate(netlink.attributes(af_spec)):
-            if family != socket.AF_INET:
+            if family != _socket.AF_INET:
                 continue
             for kind, conf in netlink.attributes(nested):
                 if kind == IFLA_INET_CONF:
@@ -148,13 +148,13 @@ def _devconf(conf: memoryview, attribute: int) -> int:
 
 
 def _read_addresses(names: dict[int, str]) -> list[Address]:
-    request = _IFADDRMSG.pack(socket.AF_INET, 0, 0, 0, 0)
+    request = _IFADDRMSG.pack(_socket.AF_INET, 0, 0, 0, 0)
     found = []
     for kind, payload in netlink.dump(RTM_GETADDR, request):
         if kind != RTM_NEWADDR:
             continue
         family, prefixlen, _flags, scope, index = _IFADDRMSG.unpack_from(payload)
-        if family != socket.AF_INET or index not in names:
+        if family != _socket.AF_INET or index not in names:
             continue
         for attribute, value in netlink.attributes(payload, _IFADDRMSG.size):
             # IFA_LOCAL is the node's own address; IFA_ADDRESS is the peer on point-to-point links.
@@ -167,7 +167,7 @@ def _read_addresses(names: dict[int, str]) -> list[Address]:
 def read_live_addresses() -> tuple[Address, ...]:
     """IPv4 addresses of the reader's namespace, for a host whose knobs come from files."""
     try:
-        names = dict(socket.if_nameindex())
+        names = dict(_socket.if_nameindex())
     except OSError as err:
         raise ReadError(f"cannot list network interfaces: {err}") from err
     return tuple(_read_addresses(names))

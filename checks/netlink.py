@@ -6,8 +6,9 @@ slower, and the plugin runs on every NRPE poll of every node.
 
 from __future__ import annotations
 
+# _socket, not socket: socket.py builds IntEnums and imports selectors, 3 ms per start-up.
+import _socket
 import os
-import socket
 import struct
 from collections.abc import Iterator
 
@@ -32,14 +33,17 @@ def dump(message_type: int, body: bytes) -> Iterator[tuple[int, memoryview]]:
     """Send one NLM_F_DUMP request and yield (type, payload) of every answer."""
     request = _HEADER.pack(_HEADER.size + len(body), message_type, NLM_F_REQUEST | NLM_F_DUMP, 1, 0)
     try:
-        with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE) as sock:
+        sock = _socket.socket(_socket.AF_NETLINK, _socket.SOCK_RAW, _socket.NETLINK_ROUTE)
+        try:
             sock.sendto(request + body, (0, 0))
             yield from _answers(sock)
+        finally:
+            sock.close()
     except OSError as err:
         raise ReadError(f"netlink dump (type {message_type}) failed: {err}") from err
 
 
-def _answers(sock: socket.socket) -> Iterator[tuple[int, memoryview]]:
+def _answers(sock: _socket.socket) -> Iterator[tuple[int, memoryview]]:
     while True:
         view = memoryview(sock.recv(_RECV_BUFFER))
         size = len(view)
