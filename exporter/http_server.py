@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import TCPServer
-from typing import Optional, cast
+from typing import cast
 from urllib.parse import urlsplit
 
 import bcrypt
@@ -47,7 +47,7 @@ logger = logging.getLogger(__name__)
 EXPORTER_NAME = "lvs-arp-exporter"
 
 # render(accept_header) -> (body, content_type); the collector side negotiates the format.
-Render = Callable[[Optional[str]], tuple[bytes, str]]
+Render = Callable[[str | None], tuple[bytes, str]]
 
 
 class ServeError(Exception):
@@ -152,7 +152,7 @@ def _highest_cost(users: Mapping[str, bytes]) -> int:
     return max(int(hashed[4:6]) for hashed in users.values())
 
 
-_BCRYPT_MAX_PASSWORD = 72  # bcrypt ignores (pyca/bcrypt refuses) bytes beyond this
+_BCRYPT_MAX_PASSWORD = 72  # bcrypt ignores (pyca/bcrypt 5 refuses) bytes beyond this
 
 
 def _basic_credentials(authorization: str | None) -> tuple[bytes, bytes] | None:
@@ -165,7 +165,8 @@ def _basic_credentials(authorization: str | None) -> tuple[bytes, bytes] | None:
     except (binascii.Error, ValueError):
         return None
     user, colon, password = decoded.partition(b":")
-    if not colon or len(password) > _BCRYPT_MAX_PASSWORD:
+    # pyca/bcrypt 3.2 (Debian 12) raises on NUL: refuse before any user is looked up.
+    if not colon or len(password) > _BCRYPT_MAX_PASSWORD or b"\x00" in password:
         return None
     return user, password
 

@@ -319,8 +319,18 @@ def test_missing_credentials_are_401_with_a_basic_challenge(start_server: StartS
         {"Authorization": "Basic !!!not base64!!!"},
         {"Authorization": "Basic " + base64.b64encode(b"prometheus").decode()},
         basic("prometheus", PASSWORD + "x" * 80),
+        basic("prometheus", PASSWORD + "\x00"),
     ],
-    ids=["wrong-password", "unknown-user", "case", "bearer", "garbage", "no-colon", "too-long"],
+    ids=[
+        "wrong-password",
+        "unknown-user",
+        "case",
+        "bearer",
+        "garbage",
+        "no-colon",
+        "too-long",
+        "nul",
+    ],
 )
 def test_wrong_credentials_are_401(start_server: StartServer, headers: dict[str, str]) -> None:
     assert fetch(start_server(web_config=AUTH_CONFIG), headers=headers).status == 401
