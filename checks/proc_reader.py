@@ -12,10 +12,14 @@ from .model import ARP_ANNOUNCE, ARP_IGNORE, KNOWN_FLAGS, Address, ArpKnobs, Hos
 _GLOBAL_CONF = ("all", "default")
 # An interface removed while we read it: its directory, or the device behind it, is gone.
 _VANISHED = (errno.ENOENT, errno.ENODEV, errno.ENXIO)
+# /sys/class/net/<iface>/* of a device being unregistered: net-sysfs's dev_isalive() fails.
+_UNREGISTERING = errno.EINVAL
 
 
 class _Vanished(Exception):
-    pass
+    def __init__(self, path: str, unregistering: bool = False) -> None:
+        super().__init__(path)
+        self.unregistering = unregistering
 
 
 def conf_dir(proc_root: str) -> str:
@@ -28,8 +32,8 @@ def read_value(path: str) -> int:
         with open(path, "rb") as handle:
             raw = handle.read(64)
     except OSError as err:
-        if err.errno in _VANISHED:
-            raise _Vanished(path) from err
+        if err.errno in _VANISHED or err.errno == _UNREGISTERING:
+            raise _Vanished(path, err.errno == _UNREGISTERING) from err
         raise ReadError(f"cannot read {path}: {err.strerror}") from err
     try:
         return parse_kernel_int(raw.decode("ascii"))
@@ -84,7 +88,8 @@ def _read_interface(proc_root: str, sys_root: str, name: str) -> Interface:
     try:
         flags = read_value(os.path.join(sys_root, "class", "net", name, "flags"))
     except _Vanished as gone:
-        if os.path.isdir(base):
+        # An unregistering device may still have its conf dir for a moment: it is gone.
+        if not gone.unregistering and os.path.isdir(base):
             # The interface is still there, so the sys tree is wrong, not the interface gone.
             raise ReadError(f"{gone} does not exist: is --sys-root right?") from None
         raise

@@ -1,0 +1,1 @@
+"""Reliability under churn, hangs, hostile input and load; read-only proven by audit."""
