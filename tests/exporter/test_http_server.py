@@ -24,14 +24,11 @@ import bcrypt
 import pytest
 
 from checks import __version__
-from exporter.http_server import (
-    BasicAuthGate,
-    ConnectionLimits,
-    ListenAddress,
-    MetricsServer,
-    ServeError,
-    accepts_gzip,
-)
+from exporter.basic_auth import BasicAuthGate
+from exporter.connection_limits import ConnectionLimits
+from exporter.gzip_encoding import accepts_gzip
+from exporter.http_server import MetricsServer, ServeError
+from exporter.listen_address import ListenAddress
 from exporter.web_config import WebConfig, load_web_config
 
 if TYPE_CHECKING:

@@ -10,13 +10,9 @@ from typing import TYPE_CHECKING
 import bcrypt
 import pytest
 
-from exporter.web_config import (
-    ClientAuth,
-    WebConfig,
-    WebConfigError,
-    load_web_config,
-    server_ssl_context,
-)
+from exporter.tls_context import server_ssl_context
+from exporter.tls_server_config import ClientAuth
+from exporter.web_config import WebConfig, WebConfigError, load_web_config
 
 if TYPE_CHECKING:
     from conftest import Pki
