@@ -61,6 +61,8 @@ class ArpResource(nagiosplugin.Resource):  # type: ignore[misc]
             return assess(state, role, parse_vips(opts.vip), exclude, opts.standby_ok)
         except LvsArpError as err:
             raise nagiosplugin.CheckError(str(err)) from err
+        except nagiosplugin.Timeout:
+            raise  # -t ran out mid-read: guarded says so, not "internal error"
         except Exception as err:
             if opts.verbose >= 3:
                 raise  # nagiosplugin prints the traceback
