@@ -6,13 +6,19 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address
+from typing import TYPE_CHECKING
 
+from .boot_check import boot_findings
 from .director import assess_director
 from .finding import Finding, Severity
+from .fix_persistence import persist_fixes
 from .model import HostState, Interface, Role
 from .realserver import assess_realserver
 from .role_sanity import role_sanity
 from .vips import discover_realserver_vips
+
+if TYPE_CHECKING:
+    from .boot_view import BootView
 
 
 @dataclass(frozen=True)
@@ -22,6 +28,8 @@ class Assessment:
     state: HostState
     checked: tuple[Interface, ...]  # the ARP-capable interfaces that were judged
     findings: tuple[Finding, ...]
+    # The boot view was judged too: findings with after_reboot come from it.
+    boot_checked: bool = False
 
     @property
     def worst(self) -> Severity:
@@ -41,17 +49,35 @@ def assess(
     vips: Sequence[IPv4Address] = (),
     exclude: re.Pattern[str] | None = None,
     standby_ok: bool = False,
+    boot: BootView | None = None,
 ) -> Assessment:
-    checked = tuple(
-        i for i in state.interfaces if i.does_arp and not (exclude and exclude.search(i.name))
-    )
+    """Judge the running *state*; with *boot*, also what the next reboot would leave.
+
+    The boot view is judged with the same policy, VIPs and exclusions as the running one.
+    """
+    checked = _checked(state, exclude)
     chosen = tuple(vips) or _discover(state, role)
+    findings = tuple(_findings(state, role, chosen, checked, standby_ok))
+    if boot is not None:
+
+        def judge(at_boot: HostState) -> Iterator[Finding]:
+            return _findings(at_boot, role, chosen, _checked(at_boot, exclude), standby_ok)
+
+        findings += tuple(boot_findings(state, findings, boot, judge, role))
+        findings = persist_fixes(findings, state, boot, judge, role)
     return Assessment(
         role=role,
         vips=chosen,
         state=state,
         checked=checked,
-        findings=tuple(_findings(state, role, chosen, checked, standby_ok)),
+        findings=findings,
+        boot_checked=boot is not None,
+    )
+
+
+def _checked(state: HostState, exclude: re.Pattern[str] | None) -> tuple[Interface, ...]:
+    return tuple(
+        i for i in state.interfaces if i.does_arp and not (exclude and exclude.search(i.name))
     )
 
 

@@ -37,10 +37,12 @@ class Finding(NamedTuple):
 
     severity: Severity
     summary: str  # one short line: what the kernel will do, for a status line
-    subject: str  # an interface name, "vip", "default" or "host"
+    subject: str  # an interface name, "vip", "default", "host" or "sysctl.d"
     parameter: str | None = None  # arp_ignore, arp_announce or None for placement
     raw: tuple[tuple[str, int], ...] = ()  # e.g. (("all", 0), ("eth0", 0))
     effective: int | None = None
     vip: str | None = None
     detail: str = ""  # the longer sentence: why, per ARP-SEMANTICS
     fix: Fix = NO_FIX
+    # Sound now, unsound once the host reboots into its sysctl.d files (boot_check.py).
+    after_reboot: bool = False

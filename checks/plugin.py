@@ -10,6 +10,8 @@ from typing import Any
 import nagiosplugin
 
 from .assess import Assessment, assess
+from .boot_check import read_boot
+from .check_args import boot_root
 from .errors import ConfigError, LvsArpError
 from .finding import Finding, Severity
 from .host import read_host
@@ -58,7 +60,8 @@ class ArpResource(nagiosplugin.Resource):  # type: ignore[misc]
             exclude = _compile(opts.exclude_interface)
             state = read_host(opts.proc_root, opts.sys_root, opts.ip_json)
             role = Role(opts.role)
-            return assess(state, role, parse_vips(opts.vip), exclude, opts.standby_ok)
+            boot = read_boot(state, boot_root(opts))
+            return assess(state, role, parse_vips(opts.vip), exclude, opts.standby_ok, boot)
         except LvsArpError as err:
             raise nagiosplugin.CheckError(str(err)) from err
         except nagiosplugin.Timeout:
@@ -161,7 +164,8 @@ class ArpSummary(nagiosplugin.Summary):  # type: ignore[misc]
         assessment = self.resource.assessment
         if assessment is None:
             return []
-        return finding_lines(assessment.ranked()) + fix_file_lines(assessment.findings)
+        fix_file = fix_file_lines(assessment.findings, assessment.role)
+        return finding_lines(assessment.ranked()) + fix_file
 
 
 def run(argv: Sequence[str]) -> None:

@@ -7,6 +7,7 @@ import sys
 from typing import NoReturn
 
 from . import __version__
+from .check_args import add_check_arguments
 
 UNKNOWN_EXIT = 3
 
@@ -26,37 +27,11 @@ def build_parser() -> PluginArgumentParser:
         prog="check_lvs_arp",
         description="Check that this node's ARP behaviour is safe for LVS Direct Routing: "
         "a real server must hide the VIP, a director must answer for it.",
-        epilog="Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. Nothing is ever written; "
-        "fixes are printed with -v.",
+        epilog="Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. A node sound now whose "
+        "values sysctl.d would not restore after a reboot is a WARNING. Nothing is ever "
+        "written; fixes are printed with -v.",
     )
-    parser.add_argument(
-        "-r", "--role", required=True, choices=("realserver", "director"), help="this node's role"
-    )
-    parser.add_argument(
-        "--vip",
-        action="append",
-        default=[],
-        metavar="ADDR",
-        help="a virtual IP (repeatable); without it, real servers check the VIPs on lo and "
-        "NOARP interfaces, directors those in /proc/net/ip_vs",
-    )
-    parser.add_argument(
-        "--exclude-interface",
-        metavar="REGEX",
-        help="ignore ARP-capable interfaces whose name matches (e.g. ARP silenced by arptables)",
-    )
-    parser.add_argument(
-        "--standby-ok",
-        action="store_true",
-        help="director: a VIP not held here is expected (keepalived BACKUP)",
-    )
-    parser.add_argument("--proc-root", metavar="DIR", help="read conf/* under DIR/sys/net/ipv4")
-    parser.add_argument(
-        "--sys-root", metavar="DIR", help="read interface flags under DIR/class/net"
-    )
-    parser.add_argument(
-        "--ip-json", metavar="FILE", help="read addresses from saved `ip -json address` output"
-    )
+    add_check_arguments(parser)
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="-v: every interface and the fix"
     )

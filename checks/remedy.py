@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from ipaddress import IPv4Address
 
 from .arp_kernel import effective
 from .finding import Fix
-from .model import Address, HostState, Interface
+from .model import Address, HostState, Interface, Role
 
-SYSCTL_FILE = "/etc/sysctl.d/90-lvs-arp.conf"
+# One file per role, so a node's fix never mixes with another tool's sysctl.d file.
+SYSCTL_FILES = {
+    Role.REALSERVER: "/etc/sysctl.d/90-lvs-realserver.conf",
+    Role.DIRECTOR: "/etc/sysctl.d/90-lvs-director.conf",
+}
+_PURPOSE = {
+    Role.REALSERVER: "LVS-DR real server: keep the VIPs out of ARP, now and after reboots.",
+    Role.DIRECTOR: "LVS-DR director: keep answering ARP for the VIPs, now and after reboots.",
+}
 
 
 def sysctl_key(conf_name: str, param: str) -> str:
@@ -19,6 +27,20 @@ def sysctl_key(conf_name: str, param: str) -> str:
 
 def sysctl_line(conf_name: str, param: str, value: int) -> str:
     return f"{sysctl_key(conf_name, param)} = {value}"
+
+
+def sysctl_file(role: Role) -> str:
+    return SYSCTL_FILES[role]
+
+
+def sysctl_file_content(role: Role, lines: Sequence[str]) -> str:
+    """The whole file to write: a header saying what it is for and how to load it, then lines."""
+    header = (
+        f"# {_PURPOSE[role]}",
+        "# Written for this host's interfaces by lvs-arp-check; review it, then load it now",
+        f"# with: sysctl -p {sysctl_file(role)}",
+    )
+    return "\n".join((*header, *lines)) + "\n"
 
 
 def knob_fix(

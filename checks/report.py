@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from .finding import Finding
-from .remedy import SYSCTL_FILE
+from .model import Role
+from .remedy import sysctl_file, sysctl_file_content, sysctl_key
 
 
 def finding_lines(findings: Sequence[Finding]) -> list[str]:
@@ -19,13 +20,33 @@ def finding_lines(findings: Sequence[Finding]) -> list[str]:
     return lines
 
 
-def fix_file_lines(findings: Iterable[Finding]) -> list[str]:
+def fix_file_lines(findings: Iterable[Finding], role: Role) -> list[str]:
     """All sysctl fixes merged into one sysctl.d file, so a reboot keeps them."""
     merged = merged_sysctl_lines(findings)
     if not merged:
         return []
-    return [f"fix: write {SYSCTL_FILE} with:", *(f"    {line}" for line in merged)]
+    content = sysctl_file_content(role, merged)
+    return [
+        f"fix: write {sysctl_file(role)} with:",
+        *(f"    {line}" for line in content.splitlines()),
+    ]
 
 
 def merged_sysctl_lines(findings: Iterable[Finding]) -> list[str]:
-    return list(dict.fromkeys(line for f in findings for line in f.fix.sysctl_lines))
+    """One line per key, conf/all and conf/default first.
+
+    Two findings can want different values for one key (a leak's fix lowers conf/all while
+    an after-reboot finding would keep today's value): the worse finding's value wins.
+    """
+    chosen: dict[str, str] = {}
+    for finding in sorted(findings, key=lambda f: -f.severity):
+        for line in finding.fix.sysctl_lines:
+            chosen.setdefault(line.partition("=")[0].strip(), line)
+    return sorted(chosen.values(), key=_global_first)
+
+
+_GLOBAL_PREFIXES = (sysctl_key("all", ""), sysctl_key("default", ""))
+
+
+def _global_first(line: str) -> int:
+    return next((rank for rank, p in enumerate(_GLOBAL_PREFIXES) if line.startswith(p)), 2)

@@ -130,6 +130,27 @@ class FakeHost:
             (tree.proc_root / "net/ip_vs").write_text(_ip_vs_text(self.virtual_services))
         return tree
 
+    def write_boot_config(self, sysctl_root: Path, name: str = "90-fake-host.conf") -> Path:
+        """Persist every knob as it is now in <sysctl_root>/etc/sysctl.d/<name>.
+
+        The next boot then gives the running values back, so the boot check has nothing to
+        add. Returns sysctl_root, for --sysctl-root. A name with '=' cannot be written as a
+        sysctl.d key at all; such interfaces are left to conf/all.
+        """
+        entries = [("all", self.all_ignore, self.all_announce)]
+        entries.append(("default", self.default_ignore, self.default_announce))
+        entries += [(i.name, i.arp_ignore, i.arp_announce) for i in self.interfaces]
+        lines = [
+            f"net.ipv4.conf.{conf_name.replace('.', '/')}.{param} = {str(knob).strip()}"
+            for conf_name, ignore, announce in entries
+            if "=" not in conf_name
+            for param, knob in (("arp_ignore", ignore), ("arp_announce", announce))
+        ]
+        directory = sysctl_root / "etc/sysctl.d"
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / name).write_text("\n".join(lines) + "\n")
+        return sysctl_root
+
     def ip_json_links(self) -> list[dict[str, Any]]:
         """`ip -json address` output, with the IPv6 link-local entries the real one has."""
         return [

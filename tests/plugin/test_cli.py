@@ -54,7 +54,12 @@ def run_plugin(*args: str, env: dict[str, str] | None = None) -> PluginRun:
 
 
 def check(tmp_path: Path, host: FakeHost, *args: str) -> PluginRun:
-    return run_plugin(*host.write(tmp_path).plugin_args(), *args)
+    """The running view of *host*, with a boot configuration that persists all of it."""
+    return run_plugin(*host.write(tmp_path).plugin_args(), *persisted(tmp_path, host), *args)
+
+
+def persisted(tmp_path: Path, host: FakeHost) -> list[str]:
+    return [f"--sysctl-root={host.write_boot_config(tmp_path / 'boot')}"]
 
 
 def realserver(ignore: int = 1, announce: int = 2, default: tuple[int, int] = (1, 2)) -> FakeHost:
@@ -198,7 +203,7 @@ def test_verbose_long_output_has_findings_and_fix_file(tmp_path: Path) -> None:
     assert lines[0] == (
         f"LVS_ARP CRITICAL - eth0 answers ARP for VIP {VIP} (arp_ignore eff 0: all=0 eth0=0)"
     )
-    assert "fix: write /etc/sysctl.d/90-lvs-arp.conf with:" in lines
+    assert "fix: write /etc/sysctl.d/90-lvs-realserver.conf with:" in lines
     assert "    net.ipv4.conf.all.arp_ignore = 1" in lines
     assert "    net.ipv4.conf.all.arp_announce = 2" in lines
     assert f"OK: VIP {VIP}/32 on lo" in lines
@@ -212,9 +217,9 @@ def test_without_verbose_only_the_status_line(tmp_path: Path) -> None:
 
 def test_exclude_interface(tmp_path: Path) -> None:
     host = realserver().interface("eth1", "192.168.1.10/24", ignore=4)
-    tree = host.write(tmp_path)
-    assert run_plugin(*tree.plugin_args(), "-r", "realserver").returncode == CRITICAL
-    excluded = run_plugin(*tree.plugin_args(), "-r", "realserver", "--exclude-interface=^eth1$")
+    args = [*host.write(tmp_path).plugin_args(), *persisted(tmp_path, host), "-r", "realserver"]
+    assert run_plugin(*args).returncode == CRITICAL
+    excluded = run_plugin(*args, "--exclude-interface=^eth1$")
     assert (excluded.returncode, excluded.status_line) == (
         OK,
         f"LVS_ARP OK - 1 ARP interface hides VIP {VIP}",

@@ -1,0 +1,60 @@
+"""The options every front end shares: what to read, which role to judge it for, and boot."""
+
+from __future__ import annotations
+
+import argparse
+
+DEFAULT_SYSCTL_ROOT = "/"
+
+
+def add_check_arguments(parser: argparse.ArgumentParser) -> None:
+    """Role, VIPs and where to read the host: the same names in the plugin and preflight."""
+    parser.add_argument(
+        "-r", "--role", required=True, choices=("realserver", "director"), help="this node's role"
+    )
+    parser.add_argument(
+        "--vip",
+        action="append",
+        default=[],
+        metavar="ADDR",
+        help="a virtual IP (repeatable); without it, real servers check the VIPs on lo and "
+        "NOARP interfaces, directors those in /proc/net/ip_vs",
+    )
+    parser.add_argument(
+        "--exclude-interface",
+        metavar="REGEX",
+        help="ignore ARP-capable interfaces whose name matches (e.g. ARP silenced by arptables)",
+    )
+    parser.add_argument(
+        "--standby-ok",
+        action="store_true",
+        help="director: a VIP not held here is expected (keepalived BACKUP)",
+    )
+    parser.add_argument("--proc-root", metavar="DIR", help="read conf/* under DIR/sys/net/ipv4")
+    parser.add_argument(
+        "--sys-root", metavar="DIR", help="read interface flags under DIR/class/net"
+    )
+    parser.add_argument(
+        "--ip-json", metavar="FILE", help="read addresses from saved `ip -json address` output"
+    )
+    add_boot_arguments(parser)
+
+
+def add_boot_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--sysctl-root",
+        metavar="DIR",
+        default=DEFAULT_SYSCTL_ROOT,
+        help="read the boot configuration (sysctl.d) under DIR, e.g. an image before it "
+        "boots; default /",
+    )
+    parser.add_argument(
+        "--no-boot-check",
+        action="store_true",
+        help="judge the running values only: do not read sysctl.d for what a reboot leaves",
+    )
+
+
+def boot_root(options: argparse.Namespace) -> str | None:
+    """Where to read the boot configuration; None when the boot check is off."""
+    return None if options.no_boot_check else str(options.sysctl_root)
