@@ -4,7 +4,8 @@ Concurrency: one thread accepts connections and does nothing else that can wait 
 Each accepted connection gets a daemon worker thread, which does the TLS handshake (a client
 that stalls mid-handshake holds only its own thread), reads one request (HTTP/1.0: one
 request per connection, so idle keep-alives hold no thread between scrapes), and answers.
-Every socket operation times out after `ConnectionLimits.timeout_seconds`. At most
+Every socket operation times out after `ConnectionLimits.timeout_seconds`, and the handshake
+and request together must be in within `ConnectionLimits.request_seconds`. At most
 `ConnectionLimits.max_connections` workers run at once; when all are busy, the accept loop
 waits briefly for one to finish, then turns the connection away with 503 (plain HTTP) or a
 close (TLS, which cannot be answered without a handshake), so overload shows as a failed
@@ -26,6 +27,7 @@ from typing import cast
 
 from .connection_limits import ConnectionLimits
 from .listen_address import ListenAddress, bind_target
+from .request_deadline import RequestDeadline
 
 logger = logging.getLogger(__name__)
 
@@ -96,21 +98,25 @@ class ConnectionServer(ThreadingHTTPServer):
         self, request: socket.socket | tuple[bytes, socket.socket], client_address: object
     ) -> None:
         """Runs in the worker thread, so the TLS handshake cannot stall the accept loop."""
+        deadline = RequestDeadline.start(self.limits)
         connection = cast(socket.socket, request)
-        connection.settimeout(self.limits.timeout_seconds)
+        # CPython's ssl bounds the whole handshake by this, so it counts against the deadline.
+        connection.settimeout(deadline.next_timeout())
         if self.ssl_context is None:
-            self.serve_connection(connection, client_address)
+            self.serve_connection(connection, client_address, deadline)
             return
         tls_connection = self._handshake(self.ssl_context, connection, client_address)
         if tls_connection is None:
             return
         try:
-            self.serve_connection(tls_connection, client_address)
+            self.serve_connection(tls_connection, client_address, deadline)
         finally:
             tls_connection.close()
 
-    def serve_connection(self, connection: socket.socket, client_address: object) -> None:
-        """Read the request from the connection and answer it; runs in the worker thread."""
+    def serve_connection(
+        self, connection: socket.socket, client_address: object, deadline: RequestDeadline
+    ) -> None:
+        """Read the request by the deadline and answer it; runs in the worker thread."""
         raise NotImplementedError
 
     def handle_error(

@@ -15,6 +15,7 @@ from .connection_limits import ConnectionLimits
 from .connection_server import ConnectionServer
 from .listen_address import ListenAddress
 from .metrics_site import EXPORTER_NAME, Render, Site, build_site
+from .request_deadline import RequestDeadline
 from .request_handler import RequestHandler
 from .serve_error import ServeError
 from .tls_context import server_ssl_context
@@ -119,5 +120,7 @@ class _MetricsHTTPServer(ConnectionServer):
         self._site = site
         super().__init__(address, limits, ssl_context)
 
-    def serve_connection(self, connection: socket.socket, client_address: object) -> None:
-        RequestHandler(connection, client_address, self, self._site)
+    def serve_connection(
+        self, connection: socket.socket, client_address: object, deadline: RequestDeadline
+    ) -> None:
+        RequestHandler(connection, client_address, self, self._site, deadline)

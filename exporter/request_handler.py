@@ -16,6 +16,7 @@ from checks import __version__
 
 from .gzip_encoding import accepts_gzip
 from .metrics_site import EXPORTER_NAME, Site
+from .request_deadline import RequestDeadline, deadline_reader
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +32,23 @@ class RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
 
     def __init__(
-        self, connection: socket.socket, client_address: Any, server: BaseServer, site: Site
+        self,
+        connection: socket.socket,
+        client_address: Any,
+        server: BaseServer,
+        site: Site,
+        deadline: RequestDeadline,
     ) -> None:
-        self._site = site  # before the base class's __init__, which serves the request
+        # Set before the base class's __init__, which serves the request.
+        self._site = site
+        self._deadline = deadline
         super().__init__(connection, client_address, server)
+
+    def setup(self) -> None:
+        super().setup()
+        # The base class's rfile waits timeout_seconds per read however long the request takes.
+        self.rfile.close()
+        self.rfile = deadline_reader(self.connection, self._deadline)
 
     def version_string(self) -> str:
         return self.server_version  # the base class would add the Python version

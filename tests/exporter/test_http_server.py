@@ -6,6 +6,7 @@ import base64
 import gzip
 import http.client
 import logging
+import select
 import shutil
 import socket
 import ssl
@@ -15,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -563,6 +565,93 @@ def test_a_silent_client_is_dropped_after_the_timeout(start_server: StartServer)
         started = time.monotonic()
         assert connection.recv(1024) == b""  # the server closed it
         assert time.monotonic() - started < 3
+
+
+@dataclass(frozen=True)
+class Dribbled:
+    seconds: float  # from connecting until the server closed
+    answer: bytes  # what the server sent back, if anything
+
+
+def dribble(server: MetricsServer, data: bytes, interval: float = 0.3) -> Dribbled:
+    """Send data one byte every interval until the server closes the connection."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as connection:
+        started = time.monotonic()
+        for byte in data:
+            connection.sendall(bytes([byte]))
+            # Waiting on select paces the bytes and notices the server's close at once.
+            if select.select([connection], [], [], interval)[0]:
+                try:
+                    answer = connection.recv(1024)
+                except ConnectionResetError:  # closed with our last byte unread
+                    answer = b""
+                return Dribbled(time.monotonic() - started, answer)
+    raise AssertionError(f"the server read all {len(data)} bytes and never closed")
+
+
+# 23 bytes at 0.3 s: 7 s, far past a 1 s deadline, each byte far within a 10 s read timeout.
+SLOW_REQUEST = b"GET /metrics HTTP/1.0\r\n"
+# A TLS handshake record header (length 512), then its body byte by byte.
+SLOW_CLIENT_HELLO = b"\x16\x03\x01\x02\x00" + b"\x01" * 18
+DEADLINE = ConnectionLimits(timeout_seconds=10, request_seconds=1.0)
+
+
+def test_a_dribbling_client_is_cut_off_at_the_request_deadline(start_server: StartServer) -> None:
+    server = start_server(limits=DEADLINE)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        dribbling = pool.submit(dribble, server, SLOW_REQUEST)
+        time.sleep(0.4)
+        started = time.monotonic()
+        assert fetch(server).status == 200  # a scrape meanwhile is not held up
+        assert time.monotonic() - started < 0.5
+        dribbled = dribbling.result(timeout=10)
+    assert dribbled.answer == b""  # closed without an answer, as Go's ReadHeaderTimeout does
+    assert 0.9 <= dribbled.seconds < 1.5
+
+
+def test_the_tls_handshake_counts_against_the_request_deadline(
+    tmp_path: Path, pki: Pki, start_server: StartServer
+) -> None:
+    server = start_server(web_config=tls_web_config(tmp_path, pki), limits=DEADLINE)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        dribbling = pool.submit(dribble, server, SLOW_CLIENT_HELLO)
+        time.sleep(0.4)
+        assert fetch(server, context=client_context(pki)).status == 200
+        dribbled = dribbling.result(timeout=10)
+    assert dribbled.answer == b""
+    assert 0.9 <= dribbled.seconds < 1.5
+
+
+def test_a_slow_request_within_the_deadline_is_answered(
+    start_server: StartServer, fake_render: FakeRender
+) -> None:
+    # Each pause is under the read timeout, all of them together over it: the two limits
+    # are separate, and a request taking longer than one read timeout is fine.
+    server = start_server(
+        fake_render, limits=ConnectionLimits(timeout_seconds=0.5, request_seconds=3)
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as connection:
+        for piece in (b"GET /met", b"rics HTTP/1.0\r\n", b"Accept: text/plain\r\n", b"\r\n"):
+            connection.sendall(piece)
+            time.sleep(0.3)
+        answer = connection.makefile("rb").read()
+    assert answer.startswith(b"HTTP/1.0 200")
+    assert answer.endswith(fake_render.body)
+
+
+def test_the_deadline_bounds_the_request_not_the_answer(start_server: StartServer) -> None:
+    # 16 MB outgrows the loopback socket buffers, so the server's write waits on our reading.
+    body = b"x" * (16 << 20)
+    server = start_server(
+        lambda accept: (body, "text/plain"),
+        limits=ConnectionLimits(timeout_seconds=5, request_seconds=0.2),
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as connection:
+        connection.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+        time.sleep(0.6)  # start reading well after the request deadline
+        head, _, received = connection.makefile("rb").read().partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.0 200")
+    assert len(received) == len(body)  # a write timed out by the deadline would cut it short
 
 
 def test_beyond_the_cap_clients_get_503_until_a_slot_frees(start_server: StartServer) -> None:
