@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
+
+# zlib's default, not 9: at 2,000 interfaces 5.6 ms a scrape against 12.5 ms, for nearly
+# the same size.
+GZIP_LEVEL = 6
+
+
+def gzip_body(body: bytes) -> bytes:
+    return gzip.compress(body, compresslevel=GZIP_LEVEL)
+
 
 def accepts_gzip(accept_encoding: str | None) -> bool:
     """Whether an Accept-Encoding header allows gzip (a q=0 entry refuses it)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import logging
 import socket
 from collections.abc import Sequence
@@ -14,7 +13,7 @@ from urllib.parse import urlsplit
 
 from checks import __version__
 
-from .gzip_encoding import accepts_gzip
+from .gzip_encoding import accepts_gzip, gzip_body
 from .metrics_site import EXPORTER_NAME, Site
 from .request_deadline import RequestDeadline, deadline_reader
 
@@ -105,7 +104,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             return
         headers = [("Vary", "Accept, Accept-Encoding")]
         if accepts_gzip(self.headers.get("Accept-Encoding")):
-            body = gzip.compress(body)
+            body = gzip_body(body)
             headers.append(("Content-Encoding", "gzip"))
         self._send(HTTPStatus.OK, body, content_type, headers)
 

@@ -222,6 +222,14 @@ def test_metrics_are_gzipped_when_the_client_accepts_it(
     assert gzip.decompress(answer.body) == fake_render.body
 
 
+def test_metrics_are_gzipped_at_a_middle_level(
+    start_server: StartServer, fake_render: FakeRender
+) -> None:
+    answer = fetch(start_server(fake_render), headers={"Accept-Encoding": "gzip"})
+    # The header's XFL byte: 2 would mean level 9 (twice the time for little gain), 4 level 1.
+    assert answer.body[8] == 0
+
+
 def test_metrics_are_plain_when_gzip_is_refused(
     start_server: StartServer, fake_render: FakeRender
 ) -> None:
