@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
 from .boot_issues import issue_findings
@@ -123,7 +124,7 @@ def _after_reboot(verdicts: list[_BootVerdict], role: Role) -> Finding:
     for entry in dict.fromkeys(e for v in verdicts for e in v.lost):
         by_name.setdefault(entry.name, []).append(entry)
     lost = [entry for entries in by_name.values() for entry in entries]
-    sentences = [_why(entries) for entries in by_name.values()]
+    sentences = [_why(tuple(entries)) for entries in by_name.values()]
     evidence: dict[str, bool] = {}
     for verdict in verdicts:
         evidence.setdefault(_evidence(verdict.finding), verdict.copies_default)
@@ -133,12 +134,18 @@ def _after_reboot(verdicts: list[_BootVerdict], role: Role) -> Finding:
     sentences += [n for e in lost if (n := override_note(e.conf_name, e.boot, role))]
     lines = {e.name: sysctl_line(e.conf_name, e.param, e.now) for e in lost}
     lost_text = ", ".join(f"{name}={entries[0].now}" for name, entries in by_name.items())
-    return first._replace(
-        severity=Severity.WARNING,
+    core = _core(first, next(iter(evidence)))
+    return Finding(
+        Severity.WARNING,
         # Short enough for the status line with common names; the detail says the rest.
-        summary=f"on reboot {_core(first)} ({lost_text} lost)",
-        detail=". ".join(sentences) + ".",
-        fix=Fix(sysctl_lines=tuple(lines.values())),
+        f"on reboot {core} ({lost_text} lost)",
+        first.subject,
+        first.parameter,
+        first.raw,
+        first.effective,
+        first.vip,
+        ". ".join(sentences) + ".",
+        Fix(sysctl_lines=tuple(lines.values())),
         after_reboot=True,
     )
 
@@ -148,7 +155,8 @@ def _evidence_sentence(evidence: str, copies_default: bool) -> str:
     return f"{when}: {evidence}"
 
 
-def _why(entries: list[_Lost]) -> str:
+@lru_cache(maxsize=256)  # conf/all's sentence is the same for every interface
+def _why(entries: tuple[_Lost, ...]) -> str:
     """Why boot gives this entry another value: the line that sets it, or that none does."""
     first = entries[0]
     head = f"{first.name} is {first.now} now but"
@@ -163,6 +171,7 @@ def _why(entries: list[_Lost]) -> str:
     )
 
 
+@lru_cache(maxsize=256)
 def override_note(conf_name: str, value: BootValue, role: Role) -> str | None:
     """When a line in sysctl.d would still beat the fix file, say where to change it."""
     setting = value.setting
@@ -196,8 +205,8 @@ def _evidence(finding: Finding) -> str:
     return f"{finding.parameter} eff {finding.effective}: {values}"
 
 
-def _core(finding: Finding) -> str:
+def _core(finding: Finding, evidence: str) -> str:
     """The policy's summary without its evidence suffix, which the summary replaces."""
-    suffix = f" ({_evidence(finding)})"
+    suffix = f" ({evidence})"
     summary = finding.summary
     return summary[: -len(suffix)] if summary.endswith(suffix) else summary

@@ -60,7 +60,9 @@ def boot_scenarios(running: HostState, boot: BootSource) -> list[BootScenario]:
     """
     scenarios = [BootScenario(_boot_state(running, boot, None), copies_default=False)]
     default = _knobs(boot, "default")
-    if default != ArpKnobs(KERNEL_DEFAULT, KERNEL_DEFAULT):
+    copied = [p for p in PARAMS if default.get(p) != KERNEL_DEFAULT]
+    # Only an interface without a key of its own can end up with conf/default's value.
+    if any(boot.setting(i.name, p) is None for i in running.interfaces for p in copied):
         scenarios.append(BootScenario(_boot_state(running, boot, default), copies_default=True))
     return scenarios
 

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .boot_check import Judge, boot_findings, override_note
-from .boot_state import boot_value
+from .boot_state import boot_value, same_knobs
 from .finding import Finding, Fix
 from .model import PARAMS, ArpKnobs, HostState, Role
 from .remedy import sysctl_file
@@ -36,17 +36,18 @@ def persist_fixes(
     findings: Sequence[Finding], running: HostState, boot: BootSource, judge: Judge, role: Role
 ) -> tuple[Finding, ...]:
     """*findings* again, their fixes extended until the merged file also holds after reboot."""
+    running_findings = tuple(f for f in findings if not f.after_reboot)
     fixed = tuple(_with_override_notes(findings, boot, role))
     for _ in range(_MAX_ROUNDS):
         values = _entries(merged_sysctl_lines(fixed))
         if not values:
             break
         applied = _applied(running, values)
+        # Lines that only keep today's values change nothing now: today's verdicts stand.
+        now = running_findings if same_knobs(applied, running) else tuple(judge(applied))
         booted = _FixedBootView(boot, values, sysctl_file(role))
         missing = [
-            f
-            for f in boot_findings(applied, tuple(judge(applied)), booted, judge, role)
-            if f.parameter is not None
+            f for f in boot_findings(applied, now, booted, judge, role) if f.parameter is not None
         ]
         if not missing:
             break
