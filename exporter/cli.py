@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 from collections.abc import Sequence
 
 from checks import __version__
+from checks.check_args import boot_root
 from checks.errors import ConfigError
 from checks.model import Role
 from checks.vips import parse_vips
@@ -36,7 +38,15 @@ def node_check(options: argparse.Namespace) -> NodeCheck:
         proc_root=options.proc_root,
         sys_root=options.sys_root,
         ip_json=options.ip_json,
+        sysctl_root=_sysctl_root(boot_root(options)),
     )
+
+
+def _sysctl_root(root: str | None) -> str | None:
+    """Refuse a boot root that is not a directory at start, not on every scrape."""
+    if root is not None and not os.path.isdir(root):
+        raise ConfigError(f"--sysctl-root {root!r} is not a directory")
+    return root
 
 
 def _compile(pattern: str | None) -> re.Pattern[str] | None:

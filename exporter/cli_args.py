@@ -6,6 +6,7 @@ import argparse
 import re
 
 from checks import __version__
+from checks.check_args import add_boot_arguments
 
 from .collector import DEFAULT_SCRAPE_TIMEOUT_S
 from .promlog import FORMATS, LEVELS
@@ -89,6 +90,7 @@ def _check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ip-json", metavar="FILE", help="read addresses from saved `ip -json address` output"
     )
+    add_boot_arguments(parser)
     parser.add_argument(
         "--scrape.timeout",
         dest="scrape_timeout",

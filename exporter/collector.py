@@ -19,6 +19,7 @@ from prometheus_client.core import Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from checks.assess import Assessment, assess
+from checks.boot_check import read_boot
 from checks.errors import LvsArpError
 from checks.host import read_host
 from checks.model import Role
@@ -42,10 +43,13 @@ class NodeCheck:
     proc_root: str | None = None
     sys_root: str | None = None
     ip_json: str | None = None
+    # Where the boot configuration (sysctl.d) is read; None: the boot check is off.
+    sysctl_root: str | None = None
 
     def assess(self) -> Assessment:
         state = read_host(self.proc_root, self.sys_root, self.ip_json)
-        return assess(state, self.role, self.vips, self.exclude, self.standby_ok)
+        boot = read_boot(state, self.sysctl_root)
+        return assess(state, self.role, self.vips, self.exclude, self.standby_ok, boot)
 
 
 class ArpCollector(Collector):

@@ -36,8 +36,7 @@ def assessment_families(assessment: Assessment) -> list[Metric]:
         raw_values(assessment.state),
         effective_values(assessment),
         misconfigured(assessment),
-        # The boot-config work adds its "sound now, unsound after reboot" family here,
-        # fed from its findings like misconfigured() is.
+        *boot_families(assessment),
         vip_present(assessment),
         vip_placements(assessment),
         vip_misplaced(assessment),
@@ -81,18 +80,46 @@ def misconfigured(assessment: Assessment) -> GaugeMetricFamily:
         "it is up); interface=default: on interfaces created later.",
         labels=("interface", "parameter"),
     )
-    unsound = {
-        (f.subject, f.parameter)
-        for f in assessment.findings
-        if _is_unsound(f) and f.parameter is not None
-    }
+    unsound = _unsound_knobs(f for f in assessment.findings if not f.after_reboot)
+    _add_per_interface(family, assessment, unsound)
+    return family
+
+
+def boot_families(assessment: Assessment) -> list[Metric]:
+    """What the next reboot would leave; absent when the boot check is off (not judged)."""
+    if not assessment.boot_checked:
+        return []
+    after_reboot = [f for f in assessment.findings if f.after_reboot]
+    family = GaugeMetricFamily(
+        "lvs_arp_unsound_after_reboot",
+        "1 when this interface and parameter are sound now but the boot configuration "
+        "(sysctl.d) would leave them leaking or silent after a reboot; interface=default: "
+        "on interfaces created later.",
+        labels=("interface", "parameter"),
+    )
+    _add_per_interface(family, assessment, _unsound_knobs(after_reboot))
+    issues = GaugeMetricFamily(
+        "lvs_arp_boot_config_issues",
+        "Problems in the boot configuration files (unreadable, malformed or refused lines, "
+        "/etc/sysctl.conf not read at boot), as check_lvs_arp -v lists them.",
+        value=sum(1 for f in after_reboot if f.parameter is None),
+    )
+    return [family, issues]
+
+
+def _unsound_knobs(findings: Iterable[Finding]) -> set[tuple[str, str | None]]:
+    return {(f.subject, f.parameter) for f in findings if _is_unsound(f) and f.parameter}
+
+
+def _add_per_interface(
+    family: GaugeMetricFamily, assessment: Assessment, unsound: set[tuple[str, str | None]]
+) -> None:
     names = [i.name for i in assessment.checked] + [NEW_INTERFACE]
     # An interface judged though not in `checked` (a director's VIP holder) still counts.
     names += sorted({subject for subject, _ in unsound} - set(names))
     for name in names:
         for param in PARAMS:
             family.add_metric((name, param), 1 if (name, param) in unsound else 0)
-    return family
 
 
 def vip_present(assessment: Assessment) -> GaugeMetricFamily:
