@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
+import io
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import nagiosplugin
 
@@ -176,7 +178,22 @@ def run(argv: Sequence[str]) -> None:
     check.main(verbose=options.verbose, timeout=options.timeout)
 
 
+def _name_bytes_as_escapes(error: UnicodeError) -> tuple[str, int]:
+    """Print the bytes of an interface name that is not UTF-8 as \\xNN, as `printable()` does.
+
+    The kernel takes any bytes but '/', ':' and white space as a name; the readers hand one
+    that is not UTF-8 on as surrogate escapes, which a strict stdout (a UTF-8 locale other
+    than C.UTF-8, or PYTHONIOENCODING) refuses: the whole check would end UNKNOWN.
+    """
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    raw = error.object[error.start : error.end].encode("utf-8", "surrogateescape")
+    return raw.decode("ascii", "backslashreplace"), error.end
+
+
 def _main() -> None:
+    codecs.register_error("lvs_arp.name_bytes_as_escapes", _name_bytes_as_escapes)
+    cast(io.TextIOWrapper, sys.stdout).reconfigure(errors="lvs_arp.name_bytes_as_escapes")
     run(sys.argv[1:])
 
 

@@ -9,6 +9,7 @@ serves unless OpenMetrics is switched on, and every Prometheus and node_exporter
 
 from __future__ import annotations
 
+import codecs
 import math
 from collections.abc import Callable, Iterable
 
@@ -41,7 +42,7 @@ def text_format(metrics: Iterable[Metric]) -> bytes:
         lines.append(f"# TYPE {name} {exposed_type}")
         lines.extend(_sample_line(s.name, s.labels, s.value) for s in metric.samples)
     lines.append("")
-    return "\n".join(lines).encode("utf-8")
+    return "\n".join(lines).encode("utf-8", _NAME_BYTES_AS_ESCAPES)
 
 
 def _sample_line(name: str, labels: dict[str, str], value: float) -> str:
@@ -49,6 +50,24 @@ def _sample_line(name: str, labels: dict[str, str], value: float) -> str:
         return f"{name} {_go_float(value)}"
     pairs = ",".join(f'{k}="{_escape_label(v)}"' for k, v in labels.items())
     return f"{name}{{{pairs}}} {_go_float(value)}"
+
+
+def _name_bytes_as_escapes(error: UnicodeError) -> tuple[str, int]:
+    r"""Write each byte of a name that is not UTF-8 as `\\xNN` (the backslash escaped).
+
+    The kernel takes any bytes but '/', ':' and white space as an interface name; the
+    readers hand one that is not UTF-8 on as surrogate escapes, which UTF-8 cannot carry.
+    `\\xNN` reads back as the label value `\xNN`, as the library prints such file names.
+    Called only for those characters, so the usual scrape pays nothing for it.
+    """
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    raw = error.object[error.start : error.end].encode("utf-8", "surrogateescape")
+    return "".join(f"\\\\x{byte:02x}" for byte in raw), error.end
+
+
+_NAME_BYTES_AS_ESCAPES = "lvs_arp.name_bytes_as_escapes"
+codecs.register_error(_NAME_BYTES_AS_ESCAPES, _name_bytes_as_escapes)
 
 
 def _escape_label(value: str) -> str:
