@@ -64,6 +64,25 @@ def test_plugin_answers_unknown_within_its_timeout(tmp_path: Path, where: str) -
     assert done.stderr == ""
 
 
+def stuck_sysctl_root(root: Path) -> Path:
+    """A boot configuration whose only file is a FIFO nobody writes."""
+    (root / "etc/sysctl.d").mkdir(parents=True)
+    os.mkfifo(root / "etc/sysctl.d/50-stuck.conf")
+    return root
+
+
+def test_plugin_is_not_held_by_a_fifo_in_sysctl_d(tmp_path: Path) -> None:
+    """The boot check opens sysctl.d files without blocking: a FIFO is judged, not awaited."""
+    tree = sound_tree(tmp_path / "host")
+    boot = stuck_sysctl_root(tmp_path / "boot")
+    argv = [PLUGIN, "-r", "realserver", *tree.plugin_args(), "-t5", f"--sysctl-root={boot}"]
+    started = time.monotonic()
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    assert time.monotonic() - started < SLACK_S
+    assert done.returncode in (0, 1), done.stdout
+    assert "Timeout" not in done.stdout and done.stderr == ""
+
+
 # --- the exporter ----------------------------------------------------------------------------
 
 
@@ -164,3 +183,15 @@ def test_sigterm_stops_an_exporter_with_a_hung_read(tmp_path: Path) -> None:
         exporter.process.send_signal(signal.SIGTERM)
         exporter.process.wait(timeout=10)
         assert time.monotonic() - started < SLACK_S
+
+
+def test_exporter_is_not_held_by_a_fifo_in_sysctl_d(tmp_path: Path) -> None:
+    tree = sound_tree(tmp_path / "host")
+    boot = stuck_sysctl_root(tmp_path / "boot")
+    argv = [EXPORTER, "--role=realserver", *tree.plugin_args(), f"--sysctl-root={boot}"]
+    with running_exporter(
+        [*argv, "--web.listen-address=127.0.0.1:0"], tmp_path / "exporter.log"
+    ) as exporter:
+        took, body = scrape(exporter)
+    assert took < SLACK_S
+    assert sample(body, "lvs_arp_scrape_success") == 1
