@@ -98,6 +98,18 @@ def _wait_until_listening(
         time.sleep(0.1)
 
 
+def persisted_fix(workdir: Path) -> Path:
+    """A sysctl root (readable by user nagios) whose sysctl.d holds what fix_arp() sets."""
+    directory = workdir / "image" / "etc" / "sysctl.d"
+    directory.mkdir(parents=True)
+    for path in (directory, directory.parent, directory.parent.parent):
+        path.chmod(0o755)
+    fix = directory / "90-lvs-realserver.conf"
+    fix.write_text("net.ipv4.conf.all.arp_ignore = 1\nnet.ipv4.conf.all.arp_announce = 2\n")
+    fix.chmod(0o644)
+    return workdir / "image"
+
+
 def first_line(text: str) -> str:
     return text.splitlines()[0] if text else ""
 
@@ -124,13 +136,17 @@ def test_nrpe_runs_the_snippet_on_a_broken_then_fixed_real_server(
     shipped = (deb_root / NRPE_SNIPPET).read_text(encoding="utf-8")
     plugin = deb_root / PLUGIN
     assert INSTALLED_PLUGIN in shipped and plugin.is_file()
+    # The fix is persisted too, as an administrator would: otherwise the fixed node is
+    # sound only until its next reboot, which the plugin reports as a WARNING.
+    image = persisted_fix(daemon_dir)
+    plugin_with_boot_files = f"{plugin} --sysctl-root={image}"
     snippet = daemon_dir / "lvs_arp.cfg"
-    snippet.write_text(shipped.replace(INSTALLED_PLUGIN, str(plugin)), encoding="utf-8")
+    snippet.write_text(shipped.replace(INSTALLED_PLUGIN, plugin_with_boot_files), "utf-8")
     config = nrpe_config(daemon_dir, snippet)
     realserver_command = nrpe_commands(shipped)["check_lvs_arp_realserver"].split()
 
     with realserver_node() as node, nrpe_daemon(node, tools["nrpe"], tools["check_nrpe"], config):
-        direct = run(node.argv(str(plugin), *realserver_command[1:]))
+        direct = run(node.argv(*plugin_with_boot_files.split(), *realserver_command[1:]))
         broken = check_nrpe(node, tools["check_nrpe"], "check_lvs_arp_realserver")
         assert broken.returncode == CRITICAL, explain(broken)
         assert first_line(broken.stdout).startswith("LVS_ARP CRITICAL"), explain(broken)

@@ -162,6 +162,14 @@ def test_textfile_unit_command_writes_the_verdict(deb_root: Path, tmp_path: Path
     textfile = tmp_path / "lvs_arp.prom"
     argv = [str(textfile) if a.startswith(COLLECTOR_DIR + "/") else a for a in argv]
 
+    # The fix is persisted as well as applied, or the node is sound only until a reboot.
+    image = tmp_path / "image"
+    (image / "etc/sysctl.d").mkdir(parents=True)
+    (image / "etc/sysctl.d/90-lvs-realserver.conf").write_text(
+        "net.ipv4.conf.all.arp_ignore = 1\nnet.ipv4.conf.all.arp_announce = 2\n"
+    )
+    argv.append(f"--sysctl-root={image}")
+
     with realserver_node() as node:
         for fix, compliant in ((False, "0"), (True, "1")):
             if fix:
