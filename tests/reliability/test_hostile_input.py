@@ -32,7 +32,7 @@ from checks.boot_view import read_boot_view
 from checks.errors import LvsArpError, ReadError
 from checks.ip_json import read_ip_json
 from checks.ipvs import parse_ip_vs
-from checks.model import HostState, Role
+from checks.model import KNOWN_FLAGS, HostState, Role
 from checks.sysctl_files import SYSCTL_DIRS, printable
 from exporter.collector import ArpCollector, NodeCheck, build_registry
 from exporter.exposition import text_format
@@ -144,12 +144,11 @@ def test_every_form_the_kernel_accepts_reads_as_its_value(
     with written(host) as tree:
         target_file(tree, host, which, "arp_ignore").write_text(text)
         state = tree.read()
+    last = next(i for i in state.interfaces if i.name == host.interfaces[-1].name)
     if which == "flags":
-        read = next(i.flags for i in state.interfaces if i.name == host.interfaces[-1].name)
-        assert read == value & 0x89  # KNOWN_FLAGS
+        assert last.flags == value & KNOWN_FLAGS
     elif which == "interface":
-        read = next(i.knobs for i in state.interfaces if i.name == host.interfaces[-1].name)
-        assert read.arp_ignore == value
+        assert last.knobs.arp_ignore == value
     else:
         assert getattr(state, which).arp_ignore == value
 
