@@ -49,12 +49,27 @@ def read_document(source: Path) -> Mapping[Any, Any]:
     try:
         document = yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as err:
-        raise WebConfigError(f"web config file {source} is not valid YAML: {err}") from err
+        raise WebConfigError(
+            f"web config file {source} is not valid YAML: {_yaml_problem(err)}"
+        ) from err
     if document is None:
         return {}
     if not isinstance(document, dict):
         raise WebConfigError(f"web config file {source} must hold a YAML mapping at the top")
     return document
+
+
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    """What is wrong and where, without the line PyYAML quotes: it may hold a secret.
+
+    The line the parser stopped at is often a basic_auth_users entry, and its hash (or a
+    password pasted in by mistake) must not reach the log.
+    """
+    if isinstance(err, yaml.MarkedYAMLError) and err.problem_mark is not None:
+        where = f"line {err.problem_mark.line + 1}, column {err.problem_mark.column + 1}"
+        context = f"{err.context}: " if err.context else ""
+        return f"{context}{err.problem} at {where}"
+    return type(err).__name__
 
 
 @dataclass(frozen=True)
