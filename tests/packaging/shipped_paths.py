@@ -8,6 +8,7 @@ from pathlib import Path
 INSTALLED_PLUGIN = "/usr/lib/nagios/plugins/check_lvs_arp"
 PLUGIN = Path(INSTALLED_PLUGIN.lstrip("/"))
 EXPORTER = Path("usr/bin/lvs-arp-exporter")
+PREFLIGHT = Path("usr/bin/lvs-arp-preflight")
 PRIVATE_MODULES = Path("usr/share/lvs-arp-check")
 NRPE_SNIPPET = Path("etc/nagios/nrpe.d/lvs_arp.cfg")
 NAGIOS_COMMANDS = Path("etc/nagios-plugins/config/lvs_arp.cfg")
@@ -20,6 +21,9 @@ TEXTFILE_UNIT = "lvs-arp-exporter-textfile.service"
 TEXTFILE_TIMER = "lvs-arp-exporter-textfile.timer"
 UNITS = (EXPORTER_UNIT, TEXTFILE_UNIT, TEXTFILE_TIMER)
 MAN_PAGE = Path("usr/share/man/man1/lvs-arp-exporter.1.gz")
+PREFLIGHT_MAN_PAGE = Path("usr/share/man/man1/lvs-arp-preflight.1.gz")
+# The preflight's JSON schema: automation validates --json against the installed copy.
+PREFLIGHT_SCHEMA = Path("usr/share/lvs-arp-check/checks/preflight.schema.json")
 
 
 def nrpe_commands(snippet_text: str) -> dict[str, str]:

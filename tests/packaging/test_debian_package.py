@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -19,6 +20,9 @@ from shipped_paths import (
     NAGIOS_COMMANDS,
     NRPE_SNIPPET,
     PLUGIN,
+    PREFLIGHT,
+    PREFLIGHT_MAN_PAGE,
+    PREFLIGHT_SCHEMA,
     PRIVATE_MODULES,
     UNIT_DIR,
     UNITS,
@@ -29,6 +33,9 @@ pytestmark = pytest.mark.daemons
 EXPECTED_FILES = {
     PLUGIN,
     EXPORTER,
+    PREFLIGHT,
+    PREFLIGHT_MAN_PAGE,
+    PREFLIGHT_SCHEMA,
     NRPE_SNIPPET,
     NAGIOS_COMMANDS,
     ICINGA2_COMMAND,
@@ -70,7 +77,7 @@ def test_dpkg_deb_lists_the_expected_paths(deb_build: DebBuild) -> None:
     require("dpkg-deb")
     listing = deb_listing(deb_build.deb)
     assert set(listing) >= EXPECTED_FILES, sorted(EXPECTED_FILES - set(listing))
-    for program in (PLUGIN, EXPORTER):
+    for program in (PLUGIN, EXPORTER, PREFLIGHT):
         assert listing[program].startswith("-rwxr-xr-x"), (program, listing[program])
     # Private modules only: a bare `checks` or `exporter` in site-packages would shadow or be
     # shadowed by any other distribution's; byte code is made on the target by py3compile.
@@ -109,6 +116,17 @@ def test_exporter_runs_from_the_extraction(deb_root: Path, tmp_path: Path) -> No
     written = run([exporter, "--role", "realserver", "--vip", VIP, "--textfile", textfile])
     assert written.returncode == 0, explain(written)
     assert re.search(r"^lvs_arp_scrape_success ", textfile.read_text(), re.M)
+
+
+def test_preflight_runs_from_the_extraction(deb_root: Path) -> None:
+    preflight = deb_root / PREFLIGHT
+    schema = run([preflight, "--schema"])
+    assert schema.returncode == 0, explain(schema)
+    assert json.loads(schema.stdout)["$schema"].startswith("https://json-schema.org/")
+    report = run([preflight, "--role", "realserver", "--vip", VIP, "--json"])
+    # Whatever this host's verdict, a machine-readable answer with a documented exit code.
+    assert report.returncode in (0, 1, 2, 3), explain(report)
+    assert json.loads(report.stdout)["exit_code"] == report.returncode, explain(report)
 
 
 def test_lintian_reports_no_error_or_warning(deb_build: DebBuild) -> None:
