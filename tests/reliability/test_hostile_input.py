@@ -266,10 +266,7 @@ def test_any_sysctl_d_is_resolved_or_refused_clearly(
     files: dict[tuple[str, str], bytes], names: list[str]
 ) -> None:
     with tempfile.TemporaryDirectory() as root:
-        for (directory, stem), data in files.items():
-            path = Path(root, directory.lstrip("/"), f"{stem}.conf")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+        write_sysctl_files(root, files)
         try:
             view = read_boot_view(names, root)
         except LvsArpError as err:
@@ -407,6 +404,31 @@ def test_the_plugin_names_the_unreadable_file(host: FakeHost, which: str, conten
         assert printable(str(path)) in output.splitlines()[0], output
     else:
         assert done.returncode == EXIT_CODES[expected]
+
+
+def write_sysctl_files(root: str, files: dict[tuple[str, str], bytes]) -> None:
+    for (directory, stem), data in files.items():
+        path = Path(root, directory.lstrip("/"), f"{stem}.conf")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+@FEW
+@given(files=sysctl_files)
+def test_the_plugin_judges_any_sysctl_d_with_a_clear_line(
+    files: dict[tuple[str, str], bytes],
+) -> None:
+    """A host sound now: whatever sysctl.d holds, boot can only warn, never break the check."""
+    host = FakeHost(1, 2, 1, 2).loopback(f"{VIP}/32").interface("eth0.100", "192.0.2.1/24")
+    with written(host) as tree, tempfile.TemporaryDirectory() as boot:
+        write_sysctl_files(boot, files)
+        argv = [PLUGIN, "-r", "realserver", *tree.plugin_args(), f"--sysctl-root={boot}", "-v"]
+        done = subprocess.run(argv, capture_output=True, env=STRICT_STDOUT, timeout=60, check=False)
+    output = done.stdout.decode("utf-8")
+    assert STATUS_LINE.match(output), output
+    assert done.returncode in (0, 1), output
+    assert done.stderr == b""
+    assert "Traceback" not in output and "internal error" not in output
 
 
 @pytest.mark.parametrize("env", [STRICT_STDOUT, {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}])
