@@ -1,0 +1,73 @@
+"""check_lvs_arp on a small host (3 interfaces) vs `python3 -c 'import nagiosplugin'`.
+
+    python tests/benchmarks/plugin_startup.py [--runs N]
+
+On a small host the plugin's cost is its start-up: the interpreter and nagiosplugin,
+which the baseline pays too. Target: the whole check within 1.5x of that import.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from bench_common import (
+    PLUGIN,
+    PYTHON,
+    Row,
+    alternate,
+    benchmark_namespace,
+    interface_names,
+    machine_note,
+    median_ms,
+    print_table,
+    sound_sysctl_root,
+)
+
+INTERFACES = 3
+TARGET_RATIO = 1.5
+
+
+def measure(runs: int) -> list[Row]:
+    with benchmark_namespace("startup", INTERFACES) as node, sound_sysctl_root() as boot:
+        count = len(interface_names(node))
+        plugin = [PLUGIN, "-r", "realserver", f"--sysctl-root={boot}"]
+        commands = {
+            "import": node.argv([PYTHON, "-c", "import nagiosplugin"]),
+            "plugin": node.argv(plugin),
+            "plugin --no-boot-check": node.argv([*plugin, "--no-boot-check"]),
+        }
+        timings = alternate(commands, runs)
+    if {run.exit_code for run in timings["plugin"]} != {0}:
+        raise SystemExit("the plugin did not judge the namespace OK")
+    baseline = median_ms(timings["import"])
+    rows = [Row("python3 -c 'import nagiosplugin'", baseline, "ms", runs)]
+    for name, label in (("plugin", "default, sysctl.d sound"), ("plugin --no-boot-check", "")):
+        value = median_ms(timings[name])
+        ratio = value / baseline
+        rows.append(
+            Row(
+                f"check_lvs_arp ({label or name.removeprefix('plugin ')}), {count} interfaces",
+                value,
+                "ms",
+                runs,
+                ratio_to="import",
+                ratio=ratio,
+                target=f"<= {TARGET_RATIO:.1f}x",
+                met=ratio <= TARGET_RATIO if name == "plugin" else None,
+            )
+        )
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> list[Row]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=31)
+    options = parser.parse_args(argv)
+    rows = measure(options.runs)
+    print_table(f"Plugin start-up at {INTERFACES} interfaces ({machine_note()})", rows)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
