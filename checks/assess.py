@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
 
@@ -21,15 +20,33 @@ if TYPE_CHECKING:
     from .boot_view import BootView
 
 
-@dataclass(frozen=True)
 class Assessment:
-    role: Role
-    vips: tuple[IPv4Address, ...]
-    state: HostState
-    checked: tuple[Interface, ...]  # the ARP-capable interfaces that were judged
-    findings: tuple[Finding, ...]
-    # The boot view was judged too: findings with after_reboot come from it.
-    boot_checked: bool = False
+    """The verdict on one host. A plain class: see HostState on why not a dataclass."""
+
+    __slots__ = ("boot_checked", "checked", "findings", "role", "state", "vips")
+
+    def __init__(
+        self,
+        role: Role,
+        vips: tuple[IPv4Address, ...],
+        state: HostState,
+        checked: tuple[Interface, ...],  # the ARP-capable interfaces that were judged
+        findings: tuple[Finding, ...],
+        # The boot view was judged too: findings with after_reboot come from it.
+        boot_checked: bool = False,
+    ) -> None:
+        self.role = role
+        self.vips = vips
+        self.state = state
+        self.checked = checked
+        self.findings = findings
+        self.boot_checked = boot_checked
+
+    def __repr__(self) -> str:
+        return (
+            f"Assessment(role={self.role!r}, vips={self.vips!r}, worst={self.worst!r}, "
+            f"findings={len(self.findings)})"
+        )
 
     @property
     def worst(self) -> Severity:

@@ -7,7 +7,6 @@ they are now (the network configuration that recreates them is not ours to judge
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from .model import PARAMS, ArpKnobs, HostState
@@ -112,7 +111,7 @@ def _boot_state(running: HostState, boot: BootSource, late_default: ArpKnobs | N
         interface._replace(knobs=_interface_knobs(boot, interface.name, late_default))
         for interface in running.interfaces
     )
-    return replace(running, all=_knobs(boot, "all"), default=new_interfaces, interfaces=interfaces)
+    return running.replace(all=_knobs(boot, "all"), default=new_interfaces, interfaces=interfaces)
 
 
 def _interface_knobs(boot: BootSource, name: str, late_default: ArpKnobs | None) -> ArpKnobs:

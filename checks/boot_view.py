@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
+from typing import NamedTuple
 
 from .errors import ConfigError
 from .kernel_int import parse_kernel_int
@@ -35,16 +35,14 @@ _ALWAYS_PRESENT = ("all", "default")
 _MAX_EXPANSIONS = 1024
 
 
-@dataclass(frozen=True)
-class BootSetting:
+class BootSetting(NamedTuple):
     value: int
     path: str  # the file holding the line as the host sees it, links resolved
     line: int
     key: str  # as written, so a glob shows as a glob
 
 
-@dataclass(frozen=True)
-class BootView:
+class BootView(NamedTuple):
     settings: Mapping[tuple[str, str], BootSetting]  # (conf name, param)
     issues: tuple[BootIssue, ...]
     # The ARP-relevant assignments that survive into systemd-sysctl's table, in apply order.

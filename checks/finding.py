@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from typing import NamedTuple
 
 
@@ -17,8 +16,7 @@ class Severity(enum.IntEnum):
     UNKNOWN = 4
 
 
-@dataclass(frozen=True)
-class Fix:
+class Fix(NamedTuple):
     """What would make the finding go away; the library never applies it."""
 
     sysctl_lines: tuple[str, ...] = ()

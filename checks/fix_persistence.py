@@ -11,7 +11,6 @@ A file applied after the fix file can still override it; the finding says which.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .boot_check import Judge, boot_findings, override_note
@@ -119,8 +118,7 @@ def _applied(running: HostState, values: dict[Entry, int]) -> HostState:
     def knobs(conf_name: str, current: ArpKnobs) -> ArpKnobs:
         return ArpKnobs(*(values.get((conf_name, p), current.get(p)) for p in PARAMS))
 
-    return replace(
-        running,
+    return running.replace(
         all=knobs("all", running.all),
         default=knobs("default", running.default),
         interfaces=tuple(i._replace(knobs=knobs(i.name, i.knobs)) for i in running.interfaces),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from .ipvs import read_virtual_addresses
 from .live_reader import read_live_addresses, read_live_host
 from .model import HostState
@@ -16,7 +14,7 @@ def read_host(
     """Live by default; --proc-root/--sys-root read files, --ip-json saved addresses."""
     services = read_virtual_addresses(proc_root or "/proc")
     if proc_root is None and sys_root is None and ip_json is None:
-        return replace(read_live_host(), virtual_services=services)
+        return read_live_host().replace(virtual_services=services)
     if ip_json:
         from .ip_json import read_ip_json  # json only for offline checks: keeps start-up lean
 
@@ -24,4 +22,4 @@ def read_host(
     else:
         addresses = read_live_addresses()
     state = read_file_host(proc_root or "/proc", sys_root or "/sys", addresses)
-    return replace(state, virtual_services=services)
+    return state.replace(virtual_services=services)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
-from functools import cached_property
+from collections.abc import Callable
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 ARP_IGNORE = "arp_ignore"
 ARP_ANNOUNCE = "arp_announce"
@@ -76,34 +75,99 @@ class Address(NamedTuple):
         return f"{self.ip}/{self.prefixlen}"
 
 
-@dataclass(frozen=True)
-class HostState:
-    """One consistent read of a host's (or network namespace's) ARP configuration."""
+class _Keep:
+    """replace()'s 'leave it as it is', where None is a value of its own."""
 
-    all: ArpKnobs
-    default: ArpKnobs
-    interfaces: tuple[Interface, ...]
-    addresses: tuple[Address, ...]
-    # IPVS virtual service addresses; None when IPVS is not loaded in this namespace.
-    virtual_services: tuple[IPv4Address, ...] | None = None
+
+KEEP = _Keep()
+K = TypeVar("K")
+
+
+def _index(
+    addresses: tuple[Address, ...], key: Callable[[Address], K]
+) -> dict[K, tuple[Address, ...]]:
+    index: dict[K, list[Address]] = {}
+    for address in addresses:
+        index.setdefault(key(address), []).append(address)
+    return {k: tuple(found) for k, found in index.items()}
+
+
+class HostState:
+    """One consistent read of a host's (or network namespace's) ARP configuration.
+
+    A plain class, not a dataclass: importing dataclasses (and inspect, ast, dis with it)
+    costs the plugin 5 ms on every NRPE poll. Treat it as immutable; replace() copies.
+    """
+
+    __slots__ = (
+        "_by_interface",
+        "_by_ip",
+        "addresses",
+        "all",
+        "default",
+        "interfaces",
+        "virtual_services",
+    )
+
+    def __init__(
+        self,
+        all: ArpKnobs,
+        default: ArpKnobs,
+        interfaces: tuple[Interface, ...],
+        addresses: tuple[Address, ...],
+        # IPVS virtual service addresses; None when IPVS is not loaded in this namespace.
+        virtual_services: tuple[IPv4Address, ...] | None = None,
+    ) -> None:
+        self.all = all
+        self.default = default
+        self.interfaces = interfaces
+        self.addresses = addresses
+        self.virtual_services = virtual_services
+        self._by_ip: dict[IPv4Address, tuple[Address, ...]] | None = None
+        self._by_interface: dict[str, tuple[Address, ...]] | None = None
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.all, self.default, self.interfaces, self.addresses, self.virtual_services)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, HostState) and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return (
+            f"HostState(all={self.all!r}, default={self.default!r}, "
+            f"interfaces={self.interfaces!r}, addresses={self.addresses!r}, "
+            f"virtual_services={self.virtual_services!r})"
+        )
+
+    def replace(
+        self,
+        *,
+        all: ArpKnobs | None = None,
+        default: ArpKnobs | None = None,
+        interfaces: tuple[Interface, ...] | None = None,
+        virtual_services: tuple[IPv4Address, ...] | _Keep | None = KEEP,
+    ) -> HostState:
+        """A copy with the given parts changed; addresses never change between views."""
+        return HostState(
+            all=self.all if all is None else all,
+            default=self.default if default is None else default,
+            interfaces=self.interfaces if interfaces is None else interfaces,
+            addresses=self.addresses,
+            virtual_services=(
+                self.virtual_services if isinstance(virtual_services, _Keep) else virtual_services
+            ),
+        )
 
     def addresses_on(self, interface: str) -> tuple[Address, ...]:
+        if self._by_interface is None:
+            # Built once: policies ask per interface, and hosts have thousands of them.
+            self._by_interface = _index(self.addresses, lambda a: a.interface)
         return self._by_interface.get(interface, ())
 
     def addresses_of(self, ip: IPv4Address) -> tuple[Address, ...]:
+        if self._by_ip is None:
+            self._by_ip = _index(self.addresses, lambda a: a.ip)
         return self._by_ip.get(ip, ())
-
-    @cached_property
-    def _by_ip(self) -> dict[IPv4Address, tuple[Address, ...]]:
-        index: dict[IPv4Address, list[Address]] = {}
-        for address in self.addresses:
-            index.setdefault(address.ip, []).append(address)
-        return {ip: tuple(found) for ip, found in index.items()}
-
-    @cached_property
-    def _by_interface(self) -> dict[str, tuple[Address, ...]]:
-        # Built once: policies ask per interface, and hosts have thousands of them.
-        index: dict[str, list[Address]] = {}
-        for address in self.addresses:
-            index.setdefault(address.interface, []).append(address)
-        return {name: tuple(found) for name, found in index.items()}

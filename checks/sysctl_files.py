@@ -10,7 +10,7 @@ import errno
 import os
 import re
 import stat
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import ConfigError, ReadError
 
@@ -36,8 +36,7 @@ _WHITESPACE = " \t"
 _COMMENT_CHARS = "#;"
 
 
-@dataclass(frozen=True)
-class BootIssue:
+class BootIssue(NamedTuple):
     """Something in the boot configuration that does not do what it seems to."""
 
     path: str
@@ -45,8 +44,7 @@ class BootIssue:
     message: str
 
 
-@dataclass(frozen=True)
-class Assignment:
+class Assignment(NamedTuple):
     """A `key = value` line, or a `-key` line (value None) that keeps globs off that key."""
 
     path: str
@@ -61,16 +59,14 @@ class Assignment:
         return any(char in self.name for char in GLOB_CHARS)
 
 
-@dataclass(frozen=True)
-class ConfFile:
+class ConfFile(NamedTuple):
     """A file systemd-sysctl applies: `path` as listed in its directory, `target` behind links."""
 
     path: str
     target: str
 
 
-@dataclass(frozen=True)
-class BootConfig:
+class BootConfig(NamedTuple):
     files: tuple[ConfFile, ...]  # in the order systemd-sysctl applies them
     assignments: tuple[Assignment, ...]  # likewise, line by line
     issues: tuple[BootIssue, ...]
