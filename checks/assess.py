@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from ipaddress import IPv4Address
-from typing import TYPE_CHECKING
 
 from .boot_check import boot_findings
 from .director import assess_director
@@ -13,6 +12,7 @@ from .finding import Finding, Severity
 from .fix_persistence import persist_fixes
 from .model import HostState, Interface, Role
 from .realserver import assess_realserver
+from .record import TYPE_CHECKING
 from .role_sanity import role_sanity
 from .vips import discover_realserver_vips
 

@@ -11,12 +11,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, NamedTuple
 
 from .boot_issues import issue_findings
 from .boot_state import (
     BootScenario,
-    BootSource,
     BootValue,
     RunningValues,
     boot_scenarios,
@@ -25,9 +23,11 @@ from .boot_state import (
 )
 from .finding import Finding, Fix, Severity
 from .model import HostState, Role
+from .record import TYPE_CHECKING, Record
 from .remedy import sysctl_file, sysctl_line
 
 if TYPE_CHECKING:
+    from .boot_state import BootSource
     from .boot_view import BootSetting, BootView
 
 # The role's policy, applied to any state of this host with the same VIPs and exclusions.
@@ -81,13 +81,13 @@ def boot_findings(
     yield from issue_findings(boot.issues)
 
 
-class _BootVerdict(NamedTuple):
+class _BootVerdict(Record):
     finding: Finding  # the policy's verdict on one boot state
     lost: list[_Lost]
     copies_default: bool
 
 
-class _Lost(NamedTuple):
+class _Lost(Record):
     """A conf entry whose value today differs from the one boot gives it."""
 
     conf_name: str

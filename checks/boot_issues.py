@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
 
 from .finding import Finding, Severity
+from .record import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .boot_view import BootIssue

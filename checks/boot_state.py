@@ -7,11 +7,13 @@ they are now (the network configuration that recreates them is not ours to judge
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from .model import PARAMS, ArpKnobs, HostState
+from .record import TYPE_CHECKING, Record
 
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from .boot_view import BootIssue, BootSetting
 
 # Every conf entry starts at 0 when the kernel creates it, until something writes it.
@@ -19,20 +21,22 @@ KERNEL_DEFAULT = 0
 _GLOBAL = ("all", "default")
 
 
-class BootSource(Protocol):
-    """What the boot check asks of a boot view (boot_view.BootView, or one with a fix added)."""
+if TYPE_CHECKING:
+    # Only the type checker needs the protocol: typing stays out of the plugin's start-up.
+    class BootSource(Protocol):
+        """What the boot check asks of a boot view (boot_view.BootView, or one with a fix added)."""
 
-    @property
-    def issues(self) -> Sequence[BootIssue]: ...
+        @property
+        def issues(self) -> Sequence[BootIssue]: ...
 
-    def setting(self, conf_name: str, param: str) -> BootSetting | None: ...
+        def setting(self, conf_name: str, param: str) -> BootSetting | None: ...
 
-    def setting_for_new_interface(
-        self, param: str, name: str | None = None
-    ) -> BootSetting | None: ...
+        def setting_for_new_interface(
+            self, param: str, name: str | None = None
+        ) -> BootSetting | None: ...
 
 
-class BootValue(NamedTuple):
+class BootValue(Record):
     """What one conf entry holds after boot, and which line put it there."""
 
     value: int
@@ -40,7 +44,7 @@ class BootValue(NamedTuple):
     via_default: bool = False  # copied from conf/default: the interface appeared later
 
 
-class BootScenario(NamedTuple):
+class BootScenario(Record):
     """One way the next boot can leave the knobs."""
 
     state: HostState

@@ -13,11 +13,11 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from types import MappingProxyType
-from typing import NamedTuple
 
 from .errors import ConfigError
 from .kernel_int import parse_kernel_int
 from .model import PARAMS
+from .record import Record
 from .sysctl_files import (
     Assignment,
     BootConfig,
@@ -35,14 +35,14 @@ _ALWAYS_PRESENT = ("all", "default")
 _MAX_EXPANSIONS = 1024
 
 
-class BootSetting(NamedTuple):
+class BootSetting(Record):
     value: int
     path: str  # the file holding the line as the host sees it, links resolved
     line: int
     key: str  # as written, so a glob shows as a glob
 
 
-class BootView(NamedTuple):
+class BootView(Record):
     settings: Mapping[tuple[str, str], BootSetting]  # (conf name, param)
     issues: tuple[BootIssue, ...]
     # The ARP-relevant assignments that survive into systemd-sysctl's table, in apply order.

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from typing import NamedTuple
+
+from .record import Record
 
 
 class Severity(enum.IntEnum):
@@ -16,7 +17,7 @@ class Severity(enum.IntEnum):
     UNKNOWN = 4
 
 
-class Fix(NamedTuple):
+class Fix(Record):
     """What would make the finding go away; the library never applies it."""
 
     sysctl_lines: tuple[str, ...] = ()
@@ -29,7 +30,7 @@ class Fix(NamedTuple):
 NO_FIX = Fix()
 
 
-class Finding(NamedTuple):
+class Finding(Record):
     # A NamedTuple, not a dataclass: hosts with thousands of interfaces make thousands of
     # these per NRPE poll, and a frozen dataclass costs ten times as much to build.
 

@@ -11,12 +11,12 @@ A file applied after the fix file can still override it; the finding says which.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING
 
 from .boot_check import Judge, boot_findings, override_note
 from .boot_state import boot_value, same_knobs
 from .finding import Finding, Fix
 from .model import PARAMS, ArpKnobs, HostState, Role
+from .record import TYPE_CHECKING
 from .remedy import sysctl_file
 from .report import merged_sysctl_lines
 

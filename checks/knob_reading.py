@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from .arp_kernel import effective
 from .finding import Finding, Fix, Severity
 from .model import HostState, Interface
+from .record import Record
 
 
-class KnobReading(NamedTuple):
+class KnobReading(Record):
     conf_name: str  # the interface, or "default" for interfaces created later
     param: str
     all_value: int

@@ -5,7 +5,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
-from typing import NamedTuple, TypeVar
+
+from .record import TYPE_CHECKING, Record
+
+if TYPE_CHECKING:
+    from typing import TypeVar
 
 ARP_IGNORE = "arp_ignore"
 ARP_ANNOUNCE = "arp_announce"
@@ -27,7 +31,7 @@ class Role(enum.Enum):
     DIRECTOR = "director"
 
 
-class ArpKnobs(NamedTuple):
+class ArpKnobs(Record):
     """Raw arp_ignore and arp_announce of one conf entry (all, default or an interface)."""
 
     arp_ignore: int
@@ -37,7 +41,7 @@ class ArpKnobs(NamedTuple):
         return self.arp_ignore if param == ARP_IGNORE else self.arp_announce
 
 
-class Interface(NamedTuple):
+class Interface(Record):
     """Readers keep only KNOWN_FLAGS, so netlink and /sys reads of a host compare equal."""
 
     name: str
@@ -54,7 +58,7 @@ class Interface(NamedTuple):
         return bool(self.flags & IFF_UP)
 
 
-class Address(NamedTuple):
+class Address(Record):
     """One IPv4 address as netlink reports it: on an interface, with prefix and scope."""
 
     interface: str
@@ -80,7 +84,8 @@ class _Keep:
 
 
 KEEP = _Keep()
-K = TypeVar("K")
+if TYPE_CHECKING:
+    K = TypeVar("K")
 
 
 def _index(

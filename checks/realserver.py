@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from ipaddress import IPv4Address
-from typing import NamedTuple
 
 from .arp_kernel import ReplyRule, announce_rule, announces_source, answers_for, reply_rule
 from .finding import NO_FIX, Finding, Fix, Severity
 from .knob_reading import KnobReading, new_interface_reading
 from .model import ARP_ANNOUNCE, ARP_IGNORE, SCOPE_HOST, HostState, Interface
+from .record import Record
 from .remedy import knob_fix, move_vip_to_lo, sysctl_key
 from .silence import silent_interface_finding
 from .vips import is_on_link, is_scope_host
@@ -80,7 +80,7 @@ def _leak_severity(interface: Interface) -> Severity:
     return Severity.CRITICAL if interface.is_up else Severity.WARNING
 
 
-class _Verdict(NamedTuple):
+class _Verdict(Record):
     """What one knob value means on interfaces alike in every respect but their name."""
 
     severity: Severity

@@ -10,9 +10,9 @@ import errno
 import os
 import re
 import stat
-from typing import NamedTuple
 
 from .errors import ConfigError, ReadError
+from .record import Record
 
 # CONF_PATHS("sysctl.d"), highest priority first; /lib only exists apart on split-/usr.
 SYSCTL_DIRS = (
@@ -36,7 +36,7 @@ _WHITESPACE = " \t"
 _COMMENT_CHARS = "#;"
 
 
-class BootIssue(NamedTuple):
+class BootIssue(Record):
     """Something in the boot configuration that does not do what it seems to."""
 
     path: str
@@ -44,7 +44,7 @@ class BootIssue(NamedTuple):
     message: str
 
 
-class Assignment(NamedTuple):
+class Assignment(Record):
     """A `key = value` line, or a `-key` line (value None) that keeps globs off that key."""
 
     path: str
@@ -59,14 +59,14 @@ class Assignment(NamedTuple):
         return any(char in self.name for char in GLOB_CHARS)
 
 
-class ConfFile(NamedTuple):
+class ConfFile(Record):
     """A file systemd-sysctl applies: `path` as listed in its directory, `target` behind links."""
 
     path: str
     target: str
 
 
-class BootConfig(NamedTuple):
+class BootConfig(Record):
     files: tuple[ConfFile, ...]  # in the order systemd-sysctl applies them
     assignments: tuple[Assignment, ...]  # likewise, line by line
     issues: tuple[BootIssue, ...]
