@@ -8,6 +8,7 @@ with its baseline, so a load spike on the machine hits both.
 
 from __future__ import annotations
 
+import compileall
 import os
 import re
 import statistics
@@ -29,6 +30,19 @@ BIN = Path(sys.executable).parent
 PLUGIN = str(BIN / "check_lvs_arp")
 EXPORTER = str(BIN / "lvs-arp-exporter")
 PYTHON = sys.executable
+REPO = TESTS.parent
+
+
+def compile_like_an_install() -> None:
+    """Byte-compile checks/ and exporter/ as `pip install` and Debian's py3compile do.
+
+    With PYTHONDONTWRITEBYTECODE set (as on this project's machines) an editable checkout
+    would compile every module from source on every run, a cost no installed copy pays.
+    """
+    for package in ("checks", "exporter"):
+        compileall.compile_dir(REPO / package, quiet=1)
+
+
 # lo, lan0 and lan0p come with every namespace; the rest are veth pairs.
 BASE_INTERFACES = 3
 

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from bench_common import (
     Row,
     benchmark_namespace,
+    compile_like_an_install,
     interface_names,
     machine_note,
     pairs_for,
@@ -61,6 +62,7 @@ def measure(scrapes: int) -> list[Row]:
 
 
 def main(argv: Sequence[str] | None = None) -> list[Row]:
+    compile_like_an_install()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scrapes", type=int, default=200)
     options = parser.parse_args(argv)

@@ -18,6 +18,7 @@ from bench_common import (
     Row,
     alternate,
     benchmark_namespace,
+    compile_like_an_install,
     interface_names,
     machine_note,
     print_table,
@@ -83,6 +84,7 @@ def exporter_growth(scrapes: int) -> list[Row]:
 
 
 def main(argv: Sequence[str] | None = None) -> list[Row]:
+    compile_like_an_install()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scrapes", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=11)

@@ -17,6 +17,7 @@ from bench_common import (
     Row,
     alternate,
     benchmark_namespace,
+    compile_like_an_install,
     interface_names,
     machine_note,
     median_ms,
@@ -61,6 +62,7 @@ def measure(runs: int) -> list[Row]:
 
 
 def main(argv: Sequence[str] | None = None) -> list[Row]:
+    compile_like_an_install()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=31)
     options = parser.parse_args(argv)
