@@ -35,21 +35,29 @@ def renderer(registry: CollectorRegistry) -> Render:
 
 def text_format(metrics: Iterable[Metric]) -> bytes:
     lines: list[str] = []
+    # The same {interface=...,parameter=...} set recurs in every per-interface family:
+    # escaped and joined once per scrape, not once per sample.
+    label_text: dict[tuple[tuple[str, str], ...], str] = {}
     for metric in metrics:
         suffix, exposed_type = _EXPOSED_AS[metric.type]  # KeyError: a type we never build
         name = metric.name + suffix
         lines.append(f"# HELP {name} {_escape_help(metric.documentation)}")
         lines.append(f"# TYPE {name} {exposed_type}")
-        lines.extend(_sample_line(s.name, s.labels, s.value) for s in metric.samples)
+        for sample in metric.samples:
+            key = tuple(sample.labels.items())
+            labels = label_text.get(key)
+            if labels is None:
+                labels = label_text[key] = _label_set(key)
+            lines.append(f"{sample.name}{labels} {_go_float(sample.value)}")
     lines.append("")
     return "\n".join(lines).encode("utf-8", _NAME_BYTES_AS_ESCAPES)
 
 
-def _sample_line(name: str, labels: dict[str, str], value: float) -> str:
+def _label_set(labels: tuple[tuple[str, str], ...]) -> str:
     if not labels:
-        return f"{name} {_go_float(value)}"
-    pairs = ",".join(f'{k}="{_escape_label(v)}"' for k, v in labels.items())
-    return f"{name}{{{pairs}}} {_go_float(value)}"
+        return ""
+    pairs = ",".join(f'{k}="{_escape_label(v)}"' for k, v in labels)
+    return f"{{{pairs}}}"
 
 
 def _name_bytes_as_escapes(error: UnicodeError) -> tuple[str, int]:
@@ -81,6 +89,8 @@ def _escape_help(text: str) -> str:
 
 
 def _go_float(value: float) -> str:
+    if type(value) is int:  # the usual case, asked first: most samples are 0/1 or a knob
+        return str(value)
     if isinstance(value, int):  # bool too: True is written 1
         return str(int(value))
     if math.isnan(value):
