@@ -31,6 +31,9 @@ RTEXT_FILTER_SKIP_STATS = 1 << 3
 _DEVCONF_ARP_ANNOUNCE = 18
 _DEVCONF_ARP_IGNORE = 19
 _INT32 = struct.Struct("=i")
+# ARP_ANNOUNCE and ARP_IGNORE sit side by side in the devconf array.
+_ANNOUNCE_THEN_IGNORE = struct.Struct("=ii")
+_ANNOUNCE_OFFSET = (_DEVCONF_ARP_ANNOUNCE - 1) * _INT32.size
 _ATTR_HEADER = struct.Struct("=HH")
 _TYPE_MASK = 0x3FFF  # without NLA_F_NESTED / NLA_F_NET_BYTEORDER
 _IFINFOMSG = struct.Struct("=BxHiII")  # family, type, index, flags, change
@@ -82,19 +85,24 @@ class _LinkParser:
         if found is None:
             return None
         name, knobs = found
-        return index, Interface(name=name, flags=flags & KNOWN_FLAGS, knobs=knobs)
+        return index, Interface(name, flags & KNOWN_FLAGS, knobs)
 
     def _fast(self, message: bytes) -> tuple[str, ArpKnobs] | None:
-        if self.inet_header is None:
+        # Runs once per interface: plain bytes slicing, no memoryview or helper calls.
+        header = self.inet_header
+        if header is None:
             return None
-        name = _first_attribute_name(message)
-        at = message.rfind(self.inet_header)
-        if name is None or at < _IFINFOMSG.size + 4:
+        name_length, first = _ATTR_HEADER.unpack_from(message, _IFINFOMSG.size)
+        at = message.rfind(header)
+        # rtnl_fill_ifinfo() writes IFLA_IFNAME first; the devconf must open IFLA_AF_SPEC.
+        if first != IFLA_IFNAME or at < _IFINFOMSG.size + 4:
             return None
-        _length, kind = _ATTR_HEADER.unpack_from(message, at - 4)
-        if kind & _TYPE_MASK != IFLA_AF_SPEC:
+        if _ATTR_HEADER.unpack_from(message, at - 4)[1] & _TYPE_MASK != IFLA_AF_SPEC:
             return None
-        return name, _knobs(memoryview(message)[at + 8 :])
+        name = message[_IFINFOMSG.size + 4 : _IFINFOMSG.size + name_length]
+        # The learned header fixes IFLA_INET_CONF's length, which _walk() checked holds both.
+        announce, ignore = _ANNOUNCE_THEN_IGNORE.unpack_from(message, at + 8 + _ANNOUNCE_OFFSET)
+        return name.rstrip(b"\0").decode("utf-8", "surrogateescape"), ArpKnobs(ignore, announce)
 
     def _walk(self, message: bytes) -> tuple[str, ArpKnobs] | None:
         view = memoryview(message)
@@ -118,15 +126,6 @@ class _LinkParser:
                         self.inet_header = bytes(af_spec[:4]) + bytes(nested[:4])
                     return _knobs(conf)
         return None
-
-
-def _first_attribute_name(message: bytes) -> str | None:
-    # rtnl_fill_ifinfo() writes IFLA_IFNAME first.
-    length, kind = _ATTR_HEADER.unpack_from(message, _IFINFOMSG.size)
-    if kind != IFLA_IFNAME:
-        return None
-    start = _IFINFOMSG.size + 4
-    return _decode_name(memoryview(message)[start : _IFINFOMSG.size + length])
 
 
 def _decode_name(value: memoryview) -> str:
