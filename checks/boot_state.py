@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .model import PARAMS, ArpKnobs, HostState
+from .model import ARP_ANNOUNCE, ARP_IGNORE, PARAMS, ArpKnobs, HostState, Interface
 from .record import TYPE_CHECKING, Record
 
 if TYPE_CHECKING:
@@ -111,20 +111,28 @@ def same_knobs(one: HostState, other: HostState) -> bool:
 
 def _boot_state(running: HostState, boot: BootSource, late_default: ArpKnobs | None) -> HostState:
     new_interfaces = ArpKnobs(*(_value(boot.setting_for_new_interface(param)) for param in PARAMS))
+    fallback = late_default or _UNSET
     interfaces = tuple(
-        interface._replace(knobs=_interface_knobs(boot, interface.name, late_default))
+        Interface(interface.name, interface.flags, _interface_knobs(boot, interface.name, fallback))
         for interface in running.interfaces
     )
     return running.replace(all=_knobs(boot, "all"), default=new_interfaces, interfaces=interfaces)
 
 
-def _interface_knobs(boot: BootSource, name: str, late_default: ArpKnobs | None) -> ArpKnobs:
-    if late_default is None:
-        return _knobs(boot, name)
-    own = [boot.setting(name, param) for param in PARAMS]
+def _interface_knobs(boot: BootSource, name: str, fallback: ArpKnobs) -> ArpKnobs:
+    """The interface's own boot keys, else *fallback*: asked per interface, so no loops."""
+    ignore = boot.setting(name, ARP_IGNORE)
+    announce = boot.setting(name, ARP_ANNOUNCE)
+    if ignore is None and announce is None:
+        return fallback  # the usual case: sysctl.d names conf/all, not each interface
     return ArpKnobs(
-        *(late_default.get(p) if s is None else s.value for p, s in zip(PARAMS, own, strict=True))
+        fallback.arp_ignore if ignore is None else ignore.value,
+        fallback.arp_announce if announce is None else announce.value,
     )
+
+
+# What an entry holds when nothing in sysctl.d names it and it copied nothing.
+_UNSET = ArpKnobs(KERNEL_DEFAULT, KERNEL_DEFAULT)
 
 
 def _knobs(boot: BootSource, conf_name: str) -> ArpKnobs:

@@ -12,7 +12,7 @@ from .model import ARP_ANNOUNCE, ARP_IGNORE, SCOPE_HOST, HostState, Interface
 from .record import Record
 from .remedy import knob_fix, move_vip_to_lo, sysctl_key
 from .silence import silent_interface_finding
-from .vips import is_on_link, is_scope_host
+from .vips import is_scope_host
 
 IGNORE_TARGET = 1
 ANNOUNCE_TARGET = 2
@@ -106,6 +106,7 @@ class _KnobJudge:
         self._reply_verdicts: dict[tuple[int, bool, tuple[str, ...]], _Verdict] = {}
         self._announce_verdicts: dict[tuple[int, bool, tuple[bool, ...]], _Verdict] = {}
         self._holders = {a.interface for v in vips for a in state.addresses_of(v)}
+        self._off_link = (False,) * len(vips)
 
     def reply_leaks(self, effective: int) -> list[str]:
         """The VIPs an interface with this effective arp_ignore answers ARP for."""
@@ -160,7 +161,13 @@ class _KnobJudge:
     def announce_finding(self, interface: Interface) -> Finding:
         own = interface.knobs.arp_announce
         value = max(self.state.all.arp_announce, own)
-        on_link = tuple(is_on_link(self.state, interface.name, vip) for vip in self.vips)
+        addresses = self.state.addresses_on(interface.name)
+        # Most interfaces of a big host (VLAN members, bond slaves) have no address at all.
+        on_link = (
+            tuple(any(a.shares_subnet(vip) for a in addresses) for vip in self.vips)
+            if addresses
+            else self._off_link
+        )
         key = (own, interface.is_up, on_link)
         verdict = self._announce_verdicts.get(key)
         if verdict is None:
@@ -246,8 +253,9 @@ def _new_interface_findings(
     announce = new_interface_reading(state, ARP_ANNOUNCE)
     # A new interface's subnet is unknown: judge it like the existing ones, where the usual
     # LVS-DR layout puts the VIP inside the LAN's subnet.
+    does_arp = {i.name for i in state.interfaces if i.does_arp}
     on_link = any(
-        is_on_link(state, i.name, vip) for i in state.interfaces if i.does_arp for vip in vips
+        a.shares_subnet(vip) for a in state.addresses if a.interface in does_arp for vip in vips
     )
     if announces_source(announce_rule(announce.effective), source_on_link=on_link):
         yield _fragile(announce, "announce VIPs", ANNOUNCE_TARGET, _announce_hides, state)
