@@ -16,7 +16,7 @@ from .check_args import boot_root
 from .errors import ConfigError, LvsArpError
 from .finding import Finding, Severity
 from .host import read_host
-from .model import PARAMS, Interface, Role
+from .model import ARP_ANNOUNCE, ARP_IGNORE, Role
 from .plugin_args import build_parser
 from .record import TYPE_CHECKING
 from .report import finding_lines, fix_file_lines
@@ -102,10 +102,11 @@ def _perfdata(assessment: Assessment) -> str:
     """Effective values per ARP-capable interface, then finding counts by severity."""
     # Formatted here, not by nagiosplugin.Performance: at 2,000 interfaces its per-value
     # object and quoting logic cost more than reading the values.
+    all_ignore, all_announce = assessment.state.all
     values = [
-        f"{_label(interface.name, param)}={value}"
-        for interface in assessment.checked
-        for param, value in _effective_values(assessment, interface)
+        f"{_label(i.name, ARP_IGNORE)}={max(all_ignore, i.knobs.arp_ignore)} "
+        f"{_label(i.name, ARP_ANNOUNCE)}={max(all_announce, i.knobs.arp_announce)}"
+        for i in assessment.checked
     ]
     counts = [
         str(nagiosplugin.Performance(s.name.lower(), assessment.count(s), min=0)) for s in _COUNTED
@@ -116,14 +117,12 @@ def _perfdata(assessment: Assessment) -> str:
 def _label(interface: str, param: str) -> str:
     label = f"{interface}_{param}"
     # Perfdata labels with spaces, quotes or '=' must be quoted, a quote doubled.
-    if any(ch in label for ch in " '=\""):
+    if _NEEDS_QUOTES.search(label):
         return "'" + label.replace("'", "''") + "'"
     return label
 
 
-def _effective_values(assessment: Assessment, interface: Interface) -> list[tuple[str, int]]:
-    knobs = assessment.state.all
-    return [(p, max(knobs.get(p), interface.knobs.get(p))) for p in PARAMS]
+_NEEDS_QUOTES = re.compile("[ '=\"]")
 
 
 class PerfdataContext(nagiosplugin.Context):  # type: ignore[misc]
