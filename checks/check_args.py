@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import re
+
+from .errors import ConfigError
 
 DEFAULT_SYSCTL_ROOT = "/"
 
 
-def add_check_arguments(parser: argparse.ArgumentParser) -> None:
-    """Role, VIPs and where to read the host: the same names in the plugin and preflight."""
+def add_check_arguments(parser: argparse.ArgumentParser, short_role: bool = True) -> None:
+    """Role, VIPs and where to read the host: the same names in every front end.
+
+    The exporter passes short_role=False: Prometheus exporters take long flags only.
+    """
+    role_flags = ("-r", "--role") if short_role else ("--role",)
     parser.add_argument(
-        "-r", "--role", required=True, choices=("realserver", "director"), help="this node's role"
+        *role_flags, required=True, choices=("realserver", "director"), help="this node's role"
     )
     parser.add_argument(
         "--vip",
@@ -58,3 +65,13 @@ def add_boot_arguments(parser: argparse.ArgumentParser) -> None:
 def boot_root(options: argparse.Namespace) -> str | None:
     """Where to read the boot configuration; None when the boot check is off."""
     return None if options.no_boot_check else str(options.sysctl_root)
+
+
+def exclude_pattern(pattern: str | None) -> re.Pattern[str] | None:
+    """--exclude-interface compiled, or a ConfigError that names the bad regex."""
+    if pattern is None:
+        return None
+    try:
+        return re.compile(pattern)
+    except re.error as err:
+        raise ConfigError(f"--exclude-interface {pattern!r} is not a valid regex: {err}") from err

@@ -12,8 +12,8 @@ import nagiosplugin
 
 from .assess import Assessment, assess
 from .boot_check import read_boot
-from .check_args import boot_root
-from .errors import ConfigError, LvsArpError
+from .check_args import boot_root, exclude_pattern
+from .errors import LvsArpError
 from .finding import Finding, Severity
 from .host import read_host
 from .model import ARP_ANNOUNCE, ARP_IGNORE, Role
@@ -62,7 +62,7 @@ class ArpResource(nagiosplugin.Resource):  # type: ignore[misc]
     def _assess(self) -> Assessment:
         opts = self.options
         try:
-            exclude = _compile(opts.exclude_interface)
+            exclude = exclude_pattern(opts.exclude_interface)
             state = read_host(opts.proc_root, opts.sys_root, opts.ip_json)
             role = Role(opts.role)
             boot = read_boot(state, boot_root(opts))
@@ -75,15 +75,6 @@ class ArpResource(nagiosplugin.Resource):  # type: ignore[misc]
             if opts.verbose >= 3:
                 raise  # nagiosplugin prints the traceback
             raise nagiosplugin.CheckError(f"internal error: {type(err).__name__}: {err}") from err
-
-
-def _compile(pattern: str | None) -> re.Pattern[str] | None:
-    if pattern is None:
-        return None
-    try:
-        return re.compile(pattern)
-    except re.error as err:
-        raise ConfigError(f"--exclude-interface {pattern!r} is not a valid regex: {err}") from err
 
 
 class FindingContext(nagiosplugin.Context):  # type: ignore[misc]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -16,8 +15,8 @@ from typing import NoReturn
 from . import __version__
 from .assess import Assessment, assess
 from .boot_check import read_boot
-from .check_args import add_check_arguments, boot_root
-from .errors import ConfigError, LvsArpError
+from .check_args import add_check_arguments, boot_root, exclude_pattern
+from .errors import LvsArpError
 from .host import read_host
 from .model import Role
 from .preflight import EXIT_SAFE, EXIT_UNJUDGED, preflight
@@ -81,20 +80,11 @@ def run(argv: Sequence[str]) -> int:
 
 
 def _assess(options: argparse.Namespace) -> Assessment:
-    exclude = _compile(options.exclude_interface)
+    exclude = exclude_pattern(options.exclude_interface)
     vips = parse_vips(options.vip)
     state = read_host(options.proc_root, options.sys_root, options.ip_json)
     boot = read_boot(state, boot_root(options))
     return assess(state, Role(options.role), vips, exclude, options.standby_ok, boot)
-
-
-def _compile(pattern: str | None) -> re.Pattern[str] | None:
-    if pattern is None:
-        return None
-    try:
-        return re.compile(pattern)
-    except re.error as err:
-        raise ConfigError(f"--exclude-interface {pattern!r} is not a valid regex: {err}") from err
 
 
 def _unjudged(options: argparse.Namespace, message: str) -> int:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import sys
 from collections.abc import Sequence
 
 from checks import __version__
-from checks.check_args import boot_root
+from checks.check_args import boot_root, exclude_pattern
 from checks.errors import ConfigError
 from checks.model import Role
 from checks.vips import parse_vips
@@ -33,7 +32,7 @@ def node_check(options: argparse.Namespace) -> NodeCheck:
     return NodeCheck(
         role=Role(options.role),
         vips=parse_vips(options.vip),
-        exclude=_compile(options.exclude_interface),
+        exclude=exclude_pattern(options.exclude_interface),
         standby_ok=options.standby_ok,
         proc_root=options.proc_root,
         sys_root=options.sys_root,
@@ -47,15 +46,6 @@ def _sysctl_root(root: str | None) -> str | None:
     if root is not None and not os.path.isdir(root):
         raise ConfigError(f"--sysctl-root {root!r} is not a directory")
     return root
-
-
-def _compile(pattern: str | None) -> re.Pattern[str] | None:
-    if pattern is None:
-        return None
-    try:
-        return re.compile(pattern)
-    except re.error as err:
-        raise ConfigError(f"--exclude-interface {pattern!r} is not a valid regex: {err}") from err
 
 
 def write_textfile(path: str, collector: ArpCollector) -> int:

@@ -6,7 +6,7 @@ import argparse
 import re
 
 from checks import __version__
-from checks.check_args import add_boot_arguments
+from checks.check_args import add_check_arguments
 
 from .collector import DEFAULT_SCRAPE_TIMEOUT_S
 from .promlog import FORMATS, LEVELS
@@ -62,35 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _check_arguments(parser: argparse.ArgumentParser) -> None:
     """The same judgement as check_lvs_arp, with the same names."""
-    parser.add_argument(
-        "--role", required=True, choices=("realserver", "director"), help="this node's role"
-    )
-    parser.add_argument(
-        "--vip",
-        action="append",
-        default=[],
-        metavar="ADDR",
-        help="a virtual IP (repeatable); real servers discover VIPs on lo and NOARP "
-        "interfaces, directors from /proc/net/ip_vs",
-    )
-    parser.add_argument(
-        "--exclude-interface",
-        metavar="REGEX",
-        help="do not judge ARP interfaces whose name matches (e.g. ARP silenced by arptables)",
-    )
-    parser.add_argument(
-        "--standby-ok",
-        action="store_true",
-        help="director: a VIP not held here is expected (keepalived BACKUP)",
-    )
-    parser.add_argument("--proc-root", metavar="DIR", help="read conf/* under DIR/sys/net/ipv4")
-    parser.add_argument(
-        "--sys-root", metavar="DIR", help="read interface flags under DIR/class/net"
-    )
-    parser.add_argument(
-        "--ip-json", metavar="FILE", help="read addresses from saved `ip -json address` output"
-    )
-    add_boot_arguments(parser)
+    add_check_arguments(parser, short_role=False)
     parser.add_argument(
         "--scrape.timeout",
         dest="scrape_timeout",
