@@ -1,17 +1,28 @@
 """Parse integers the way the kernel's proc_dointvec does (ARP-SEMANTICS §7)."""
 
+import re
+
 INT_MIN = -(2**31)
 INT_MAX = 2**31 - 1
+
+# proc_skip_spaces() skips the kernel's isspace(); the number then ends at one of
+# proc_wspace_sep's characters, and a one-int sysctl ignores whatever follows it.
+_KERNEL_SPACE = " \t\n\v\f\r"
+_NUMBER_END = re.compile("[ \t\n]")
 
 
 def parse_kernel_int(text: str) -> int:
     """Return the int the kernel would store for *text*, or raise ValueError.
 
     proc_dointvec skips white space, takes an optional '-', then base-0 digits
-    (0x.. hex, 0.. octal); '+', fractions and words are refused, and so is
-    anything outside a signed 32-bit int.
+    (0x.. hex, 0.. octal) up to a space, tab or newline, after which the rest is
+    ignored ("1 2" stores 1); '+', fractions, words and a number glued to anything
+    else ("1\r") are refused, and so is anything outside a signed 32-bit int.
     """
-    body = text.strip()
+    body = text.lstrip(_KERNEL_SPACE)
+    end = _NUMBER_END.search(body)
+    if end is not None:
+        body = body[: end.start()]
     negative = body.startswith("-")
     digits = body[1:] if negative else body
     if not digits or not digits[0].isdigit():

@@ -20,6 +20,14 @@ ACCEPTED = [
     ("0", 0),
     (" 3 ", 3),
     ("2\n", 2),
+    # Seen live: leading isspace() is skipped, and whatever follows a space, tab or
+    # newline after the number is ignored by a one-int sysctl.
+    ("\v1", 1),
+    ("\r1", 1),
+    ("1 2", 1),
+    ("1 # hide the VIP", 1),
+    ("1\tzz", 1),
+    ("1 \r", 1),
 ]
 
 REJECTED = [
@@ -37,6 +45,10 @@ REJECTED = [
     "0x",
     "1_000",
     "1e3",
+    # Seen live: refused, where str.strip() would have let them through.
+    "1\r",
+    "\x1c1",
+    "1#x",
 ]
 
 
