@@ -85,12 +85,19 @@ def _read_interface(proc_root: str, sys_root: str, name: str) -> Interface:
         arp_ignore=read_value(os.path.join(base, ARP_IGNORE)),
         arp_announce=read_value(os.path.join(base, ARP_ANNOUNCE)),
     )
+    flags_path = os.path.join(sys_root, "class", "net", name, "flags")
     try:
-        flags = read_value(os.path.join(sys_root, "class", "net", name, "flags"))
+        flags = read_value(flags_path)
     except _Vanished as gone:
         # An unregistering device may still have its conf dir for a moment: it is gone.
-        if not gone.unregistering and os.path.isdir(base):
-            # The interface is still there, so the sys tree is wrong, not the interface gone.
-            raise ReadError(f"{gone} does not exist: is --sys-root right?") from None
-        raise
-    return Interface(name=name, flags=flags & KNOWN_FLAGS, knobs=knobs)
+        if gone.unregistering or not os.path.isdir(base):
+            raise
+        # Still listed: either the sys tree is wrong, or a new interface took the name
+        # between the two reads (churn reuses names). A second read tells them apart.
+        try:
+            flags = read_value(flags_path)
+        except _Vanished:
+            if os.path.isdir(base):
+                raise ReadError(f"{gone} does not exist: is --sys-root right?") from None
+            raise
+    return Interface(name, flags & KNOWN_FLAGS, knobs)

@@ -111,6 +111,25 @@ def test_flags_missing_while_conf_dir_remains_is_an_error(tree: FakeTree) -> Non
         tree.read()
 
 
+def test_name_taken_by_a_new_interface_between_reads_is_read(
+    tree: FakeTree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Churn reuses names: eth0 removed and re-created while its flags were being read."""
+    flags = tree.flags_file("eth0")
+    saved = flags.read_bytes()
+    flags.unlink()
+    isdir = os.path.isdir
+
+    def recreated_after_first_look(path: str) -> bool:
+        # The reader looks at conf/eth0 once it misses the flags: by then eth0 is back.
+        if not flags.exists():
+            flags.write_bytes(saved)
+        return isdir(path)
+
+    monkeypatch.setattr(os.path, "isdir", recreated_after_first_look)
+    assert [i.name for i in tree.read().interfaces] == ["dummy0", "eth0", "eth0.100", "lo"]
+
+
 def test_wrong_sys_root_is_an_error(tree: FakeTree, tmp_path: Path) -> None:
     sys_root = tmp_path / "no-such-sys"
     with pytest.raises(ReadError, match=re.escape(str(sys_root))):
