@@ -16,6 +16,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from netns_commands import COMMAND_TIMEOUT_S, delete_namespaces, run, wire_lan
+
+# Re-exported: the tests and the exporter e2e test import these from here.
+from netns_commands import NetnsError as NetnsError
+from netns_commands import netns_exists as netns_exists
+
 from .arp_observer import Observation
 
 NODE_IFACE = "lan0"
@@ -32,37 +38,10 @@ DEFAULT_VIP = "192.0.2.100"
 RESET_KNOBS = ("arp_ignore", "arp_announce", "arp_filter", "rp_filter")
 BASELINE_CONFS = ("all", "default", "lo", NODE_IFACE)
 
-COMMAND_TIMEOUT_S = 10.0
 PROBE_TIMEOUT_S = 0.3
 OBSERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "arp_observer.py")
 
 _names = itertools.count()
-
-
-class NetnsError(RuntimeError):
-    """An `ip` or sysctl command in a test namespace failed; the message carries its stderr."""
-
-
-def run(argv: Sequence[str], stdin: str | None = None) -> str:
-    """Run *argv*, return its stdout, raise NetnsError with stderr when it fails."""
-    try:
-        done = subprocess.run(
-            list(argv),
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=COMMAND_TIMEOUT_S,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as err:
-        raise NetnsError(f"{' '.join(argv)}: {err}") from err
-    if done.returncode != 0:
-        raise NetnsError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr.strip()}")
-    return done.stdout
-
-
-def netns_exists(name: str) -> bool:
-    return os.path.exists(os.path.join("/run/netns", name))
 
 
 def unique_netns_names() -> tuple[str, str]:
@@ -203,35 +182,10 @@ def _create_namespace(name: str) -> None:
         )
 
 
-def _wire_lan(topology: Topology) -> None:
-    veth = f"link add {NODE_IFACE} type veth peer name {PEER_IFACE} netns {topology.peer}"
-    run(["ip", "-n", topology.node, *veth.split()])
-    for netns, iface, ip in (
-        (topology.node, NODE_IFACE, NODE_IP),
-        (topology.peer, PEER_IFACE, PEER_IP),
-    ):
-        run(["ip", "-n", netns, "addr", "add", f"{ip}/{LAN_PREFIX}", "dev", iface])
-        run(["ip", "-n", netns, "link", "set", "lo", "up"])
-        run(["ip", "-n", netns, "link", "set", iface, "up"])
-
-
 def _reset_knobs(topology: Topology) -> None:
     for conf in BASELINE_CONFS:
         for knob in RESET_KNOBS:
             topology.write_sysctl(Sysctl(conf, knob, "0"))
-
-
-def _delete_namespaces(names: Sequence[str]) -> None:
-    """Delete every namespace that exists; deleting a netns deletes its end of the veth."""
-    failures = []
-    for name in names:
-        if netns_exists(name):
-            try:
-                run(["ip", "netns", "del", name])
-            except NetnsError as err:
-                failures.append(str(err))
-    if failures:
-        raise NetnsError("; ".join(failures))
 
 
 @contextmanager
@@ -242,9 +196,14 @@ def lvs_topology() -> Iterator[Topology]:
     try:
         _create_namespace(node)
         _create_namespace(peer)
-        _wire_lan(topology)
+        wire_lan(
+            node,
+            (NODE_IFACE, f"{NODE_IP}/{LAN_PREFIX}"),
+            peer,
+            (PEER_IFACE, f"{PEER_IP}/{LAN_PREFIX}"),
+        )
         _reset_knobs(topology)
         yield topology
     finally:
         # finally also runs on KeyboardInterrupt and on errors half way through the set-up.
-        _delete_namespaces((node, peer))
+        delete_namespaces((node, peer))

@@ -10,40 +10,20 @@ from __future__ import annotations
 
 import itertools
 import os
-import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+
+from netns_commands import NetnsError as NetnsError  # what a failed set-up raises
+from netns_commands import delete_namespaces, run, wire_lan
 
 NODE_IFACE = "lan0"
 PEER_IFACE = "peer0"
 NODE_CIDR = "192.0.2.10/24"
 PEER_CIDR = "192.0.2.1/24"
 VIP = "192.0.2.100"
-COMMAND_TIMEOUT_S = 10.0
 
 _serials = itertools.count()
-
-
-class NetnsError(RuntimeError):
-    """An `ip` or sysctl command failed; the message carries its stderr."""
-
-
-def run(argv: Sequence[str], stdin: str | None = None) -> str:
-    try:
-        done = subprocess.run(
-            list(argv),
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=COMMAND_TIMEOUT_S,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as err:
-        raise NetnsError(f"{' '.join(argv)}: {err}") from err
-    if done.returncode != 0:
-        raise NetnsError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr.strip()}")
-    return done.stdout
 
 
 @dataclass(frozen=True)
@@ -77,46 +57,13 @@ class RealServerNode:
 def _wire(node: RealServerNode) -> None:
     for name in (node.name, node.peer):
         run(["ip", "netns", "add", name])
-        run(["ip", "-n", name, "link", "set", "lo", "up"])
-    run(
-        [
-            "ip",
-            "-n",
-            node.name,
-            "link",
-            "add",
-            NODE_IFACE,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            PEER_IFACE,
-            "netns",
-            node.peer,
-        ]
-    )
+    wire_lan(node.name, (NODE_IFACE, NODE_CIDR), node.peer, (PEER_IFACE, PEER_CIDR))
     # A new namespace copies init_net's conf/all and conf/default: start every conf at 0 so
     # only set_all() decides the verdict.
     for conf in ("all", "default", "lo", NODE_IFACE):
         for knob in ("arp_ignore", "arp_announce"):
             node.write_conf(conf, knob, 0)
-    run(["ip", "-n", node.name, "addr", "add", NODE_CIDR, "dev", NODE_IFACE])
     run(["ip", "-n", node.name, "addr", "add", f"{VIP}/32", "dev", "lo"])
-    run(["ip", "-n", node.peer, "addr", "add", PEER_CIDR, "dev", PEER_IFACE])
-    run(["ip", "-n", node.peer, "link", "set", PEER_IFACE, "up"])
-    run(["ip", "-n", node.name, "link", "set", NODE_IFACE, "up"])
-
-
-def _delete(names: Sequence[str]) -> None:
-    failures = []
-    for name in names:
-        if os.path.exists(os.path.join("/run/netns", name)):
-            try:
-                run(["ip", "netns", "del", name])
-            except NetnsError as err:
-                failures.append(str(err))
-    if failures:
-        raise NetnsError("; ".join(failures))
 
 
 @contextmanager
@@ -130,4 +77,4 @@ def realserver_node() -> Iterator[RealServerNode]:
         yield node
     finally:
         # Also on KeyboardInterrupt and on a set-up that failed half way.
-        _delete((node.name, node.peer))
+        delete_namespaces((node.name, node.peer))

@@ -14,6 +14,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import netns_commands
+from netns_commands import NetnsError
+
 VIP = "10.0.0.100"
 LAN_INTERFACE = "lan0"
 LAN_ADDRESS = "192.0.2.10/24"
@@ -27,25 +30,13 @@ _BATCH_LINES = 1000
 _serials = itertools.count()
 
 
-class NamespaceError(RuntimeError):
-    """An `ip` command for a test namespace failed; the message carries its stderr."""
+# The old name of the shared error, for callers that still catch it.
+NamespaceError = NetnsError
 
 
 def run(argv: Sequence[str], stdin: str | None = None) -> str:
-    try:
-        done = subprocess.run(
-            list(argv),
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=COMMAND_TIMEOUT_S,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as err:
-        raise NamespaceError(f"{' '.join(argv)}: {err}") from err
-    if done.returncode != 0:
-        raise NamespaceError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr.strip()}")
-    return done.stdout
+    """The shared runner with this module's longer timeout (thousands of links per batch)."""
+    return netns_commands.run(argv, stdin, timeout_s=COMMAND_TIMEOUT_S)
 
 
 def netns_available() -> str | None:
@@ -56,7 +47,7 @@ def netns_available() -> str | None:
     try:
         run(["ip", "netns", "add", probe])
         run(["ip", "netns", "del", probe])
-    except NamespaceError as err:
+    except NetnsError as err:
         return f"`ip netns add` failed: {err}"
     return None
 
