@@ -235,3 +235,31 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise SystemExit(f"no VmRSS for pid {pid}")
+
+
+def plugin_rows(
+    timings: Mapping[str, Sequence[Run]],
+    baseline_name: str,
+    baseline_ms: float,
+    runs: int,
+    suffix: str,
+    target_ratio: float,
+) -> list[Row]:
+    """The plugin with and without the boot check, each as a ratio to the baseline run."""
+    rows = []
+    for name, label in (("plugin", "default, sysctl.d sound"), ("plugin --no-boot-check", "")):
+        value = median_ms(timings[name])
+        ratio = value / baseline_ms
+        rows.append(
+            Row(
+                f"check_lvs_arp ({label or name.removeprefix('plugin ')}){suffix}",
+                value,
+                "ms",
+                runs,
+                ratio_to=baseline_name,
+                ratio=ratio,
+                target=f"<= {target_ratio:.1f}x",
+                met=ratio <= target_ratio if name == "plugin" else None,
+            )
+        )
+    return rows

@@ -21,6 +21,7 @@ from bench_common import (
     interface_names,
     machine_note,
     median_ms,
+    plugin_rows,
     print_table,
     sound_sysctl_root,
 )
@@ -43,22 +44,8 @@ def measure(runs: int) -> list[Row]:
         raise SystemExit("the plugin did not judge the namespace OK")
     baseline = median_ms(timings["import"])
     rows = [Row("python3 -c 'import nagiosplugin'", baseline, "ms", runs)]
-    for name, label in (("plugin", "default, sysctl.d sound"), ("plugin --no-boot-check", "")):
-        value = median_ms(timings[name])
-        ratio = value / baseline
-        rows.append(
-            Row(
-                f"check_lvs_arp ({label or name.removeprefix('plugin ')}), {count} interfaces",
-                value,
-                "ms",
-                runs,
-                ratio_to="import",
-                ratio=ratio,
-                target=f"<= {TARGET_RATIO:.1f}x",
-                met=ratio <= TARGET_RATIO if name == "plugin" else None,
-            )
-        )
-    return rows
+    suffix = f", {count} interfaces"
+    return rows + plugin_rows(timings, "import", baseline, runs, suffix, TARGET_RATIO)
 
 
 def main(argv: Sequence[str] | None = None) -> list[Row]:

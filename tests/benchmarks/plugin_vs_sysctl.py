@@ -22,6 +22,7 @@ from bench_common import (
     interface_names,
     machine_note,
     median_ms,
+    plugin_rows,
     print_table,
     sound_sysctl_root,
 )
@@ -52,22 +53,7 @@ def measure(runs: int) -> list[Row]:
             raise SystemExit(f"{name} exited {codes}: the namespace is not judged OK")
     baseline = median_ms(timings["sysctl"])
     rows = [Row(f"sysctl -n, {len(keys)} keys ({len(names)} interfaces)", baseline, "ms", runs)]
-    for name, label in (("plugin", "default, sysctl.d sound"), ("plugin --no-boot-check", "")):
-        value = median_ms(timings[name])
-        ratio = value / baseline
-        rows.append(
-            Row(
-                f"check_lvs_arp ({label or name.removeprefix('plugin ')})",
-                value,
-                "ms",
-                runs,
-                ratio_to="sysctl",
-                ratio=ratio,
-                target=f"<= {TARGET_RATIO:.1f}x",
-                met=ratio <= TARGET_RATIO if name == "plugin" else None,
-            )
-        )
-    return rows
+    return rows + plugin_rows(timings, "sysctl", baseline, runs, "", TARGET_RATIO)
 
 
 def main(argv: Sequence[str] | None = None) -> list[Row]:
