@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-import statistics
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
@@ -19,13 +18,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import CollectorRegistry
 
 from checks import __version__
-from checks.assess import assess
 from checks.errors import ReadError
 from checks.model import Role
 from exporter import collector as collector_module
 from exporter.collector import ArpCollector, NodeCheck, build_registry
 from exporter.exposition import CONTENT_TYPE, renderer, text_format
-from exporter.families import assessment_families
 from exporter.read_guard import ReadGuard
 
 VIP = "192.0.2.100"
@@ -347,34 +344,3 @@ def _samples(body: str) -> set[tuple[str, tuple[tuple[str, str], ...], float]]:
         for family in text_string_to_metric_families(body)
         for s in family.samples
     }
-
-
-def _median_cpu_s(action: Callable[[], object], runs: int) -> float:
-    """CPU time of the whole process (worker threads included), so that other jobs on a busy
-    machine do not count; on an idle one a scrape's wall time is the same."""
-    timings = []
-    for _ in range(runs):
-        started = time.process_time()
-        action()
-        timings.append(time.process_time() - started)
-    return statistics.median(timings)
-
-
-def test_a_whole_scrape_of_a_small_host_takes_under_20_ms(scraper: Scraper) -> None:
-    host = sound_realserver()
-    for index in range(7):
-        host.interface(f"eth{index + 1}", f"198.51.{index}.10/24")
-    render = renderer(scraper.load(host).registry)
-    render(None)  # warm the imports and caches, as a running exporter is
-    assert _median_cpu_s(lambda: render(None), runs=31) < 0.020
-
-
-def test_the_exporters_own_share_at_2000_interfaces_stays_small() -> None:
-    """Families and encoding only: reading and judging 2,000 interfaces is the library's."""
-    host = sound_realserver()
-    for index in range(1999):
-        host.interface(f"veth{index}", f"10.{index // 250}.{index % 250}.1/24")
-    assessment = assess(host.state(), Role.REALSERVER)
-    assert len(assessment.checked) == 2000
-    share = _median_cpu_s(lambda: text_format(assessment_families(assessment)), runs=9)
-    assert share < 0.075
