@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sysctl_root import link, put
 
 from checks.boot_view import BootView, glob_matches, read_boot_view
 from checks.errors import ConfigError
@@ -15,18 +16,6 @@ from checks.errors import ConfigError
 IGNORE = "arp_ignore"
 ANNOUNCE = "arp_announce"
 NAMES = ("lo", "eth0", "eth1", "eth0.100")
-
-
-def put(root: Path, path: str, content: str | bytes = "") -> None:
-    file = root / path.lstrip("/")
-    file.parent.mkdir(parents=True, exist_ok=True)
-    file.write_bytes(content.encode() if isinstance(content, str) else content)
-
-
-def link(root: Path, path: str, target: str) -> None:
-    node = root / path.lstrip("/")
-    node.parent.mkdir(parents=True, exist_ok=True)
-    node.symlink_to(target)
 
 
 def view(root: Path, names: tuple[str, ...] = NAMES) -> BootView:

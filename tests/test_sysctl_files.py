@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from sysctl_root import link, put
 
 from checks.errors import ConfigError
 from checks.sysctl_files import (
@@ -21,18 +22,6 @@ from checks.sysctl_files import (
     parse_line,
     resolve_in_root,
 )
-
-
-def put(root: Path, path: str, content: str | bytes = "") -> None:
-    file = root / path.lstrip("/")
-    file.parent.mkdir(parents=True, exist_ok=True)
-    file.write_bytes(content.encode() if isinstance(content, str) else content)
-
-
-def link(root: Path, path: str, target: str) -> None:
-    node = root / path.lstrip("/")
-    node.parent.mkdir(parents=True, exist_ok=True)
-    node.symlink_to(target)
 
 
 def listed(root: Path) -> list[tuple[str, str]]:
