@@ -32,8 +32,3 @@ def is_scope_host(state: HostState, vip: IPv4Address) -> bool:
     """arp_ignore=3 hides a VIP only when every copy of it was added with `scope host`."""
     placed = state.addresses_of(vip)
     return bool(placed) and all(a.scope == SCOPE_HOST for a in placed)
-
-
-def is_on_link(state: HostState, interface: str, vip: IPv4Address) -> bool:
-    """arp_announce=1 keeps a source address that lies in a subnet of the outgoing interface."""
-    return any(a.shares_subnet(vip) for a in state.addresses_on(interface))
