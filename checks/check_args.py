@@ -6,6 +6,9 @@ import argparse
 import re
 
 from .errors import ConfigError
+from .model import Role
+from .node_check import NodeCheck
+from .vips import parse_vips
 
 DEFAULT_SYSCTL_ROOT = "/"
 
@@ -75,3 +78,17 @@ def exclude_pattern(pattern: str | None) -> re.Pattern[str] | None:
         return re.compile(pattern)
     except re.error as err:
         raise ConfigError(f"--exclude-interface {pattern!r} is not a valid regex: {err}") from err
+
+
+def node_check(options: argparse.Namespace) -> NodeCheck:
+    """The options every front end shares, parsed: ConfigError names a bad VIP or regex."""
+    return NodeCheck(
+        role=Role(options.role),
+        vips=parse_vips(options.vip),
+        exclude=exclude_pattern(options.exclude_interface),
+        standby_ok=options.standby_ok,
+        proc_root=options.proc_root,
+        sys_root=options.sys_root,
+        ip_json=options.ip_json,
+        sysctl_root=boot_root(options),
+    )

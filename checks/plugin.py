@@ -10,17 +10,14 @@ from collections.abc import Callable, Iterator, Sequence
 
 import nagiosplugin
 
-from .assess import Assessment, assess
-from .boot_check import read_boot
-from .check_args import boot_root, exclude_pattern
+from .assess import Assessment
+from .check_args import node_check
 from .errors import LvsArpError
 from .finding import Finding, Severity
-from .host import read_host
 from .model import ARP_ANNOUNCE, ARP_IGNORE, Role
 from .plugin_args import build_parser
 from .record import TYPE_CHECKING
 from .report import finding_lines, fix_file_lines
-from .vips import parse_vips
 
 if TYPE_CHECKING:
     from typing import Any
@@ -62,11 +59,7 @@ class ArpResource(nagiosplugin.Resource):  # type: ignore[misc]
     def _assess(self) -> Assessment:
         opts = self.options
         try:
-            exclude = exclude_pattern(opts.exclude_interface)
-            state = read_host(opts.proc_root, opts.sys_root, opts.ip_json)
-            role = Role(opts.role)
-            boot = read_boot(state, boot_root(opts))
-            return assess(state, role, parse_vips(opts.vip), exclude, opts.standby_ok, boot)
+            return node_check(opts).assess()
         except LvsArpError as err:
             raise nagiosplugin.CheckError(str(err)) from err
         except nagiosplugin.Timeout:

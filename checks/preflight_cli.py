@@ -13,15 +13,11 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from . import __version__
-from .assess import Assessment, assess
-from .boot_check import read_boot
-from .check_args import add_check_arguments, boot_root, exclude_pattern
+from .assess import Assessment
+from .check_args import add_check_arguments, node_check
 from .errors import LvsArpError
-from .host import read_host
-from .model import Role
 from .preflight import EXIT_SAFE, EXIT_UNJUDGED, preflight
 from .preflight_report import document, error_document, report_lines, schema_text
-from .vips import parse_vips
 
 _EXIT_CODES = (
     "Exit codes: 0 safe to add (every check PASS); 1 warnings only (sound now, but not "
@@ -80,11 +76,7 @@ def run(argv: Sequence[str]) -> int:
 
 
 def _assess(options: argparse.Namespace) -> Assessment:
-    exclude = exclude_pattern(options.exclude_interface)
-    vips = parse_vips(options.vip)
-    state = read_host(options.proc_root, options.sys_root, options.ip_json)
-    boot = read_boot(state, boot_root(options))
-    return assess(state, Role(options.role), vips, exclude, options.standby_ok, boot)
+    return node_check(options).assess()
 
 
 def _unjudged(options: argparse.Namespace, message: str) -> int:

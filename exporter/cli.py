@@ -9,14 +9,13 @@ import sys
 from collections.abc import Sequence
 
 from checks import __version__
-from checks.check_args import boot_root, exclude_pattern
+from checks.check_args import node_check as shared_node_check
 from checks.errors import ConfigError
-from checks.model import Role
-from checks.vips import parse_vips
+from checks.node_check import NodeCheck
 
 from . import promlog
 from .cli_args import build_parser
-from .collector import ArpCollector, NodeCheck, build_registry
+from .collector import ArpCollector, build_registry
 from .exposition import renderer, text_format
 from .read_guard import ReadGuard
 from .textfile import TextfileError, write_atomically
@@ -28,17 +27,9 @@ EXIT_FAILURE = 1
 
 
 def node_check(options: argparse.Namespace) -> NodeCheck:
-    """Refuse bad VIPs and regexes at start, not on every scrape."""
-    return NodeCheck(
-        role=Role(options.role),
-        vips=parse_vips(options.vip),
-        exclude=exclude_pattern(options.exclude_interface),
-        standby_ok=options.standby_ok,
-        proc_root=options.proc_root,
-        sys_root=options.sys_root,
-        ip_json=options.ip_json,
-        sysctl_root=_sysctl_root(boot_root(options)),
-    )
+    """The plugin's judgement, with a bad boot root refused at start, not on every scrape."""
+    check = shared_node_check(options)
+    return check._replace(sysctl_root=_sysctl_root(check.sysctl_root))
 
 
 def _sysctl_root(root: str | None) -> str | None:

@@ -8,21 +8,16 @@ traceback on the wire or a silent gap.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from ipaddress import IPv4Address
 
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from checks.assess import Assessment, assess
-from checks.boot_check import read_boot
+from checks.assess import Assessment
 from checks.errors import LvsArpError
-from checks.host import read_host
-from checks.model import Role
+from checks.node_check import NodeCheck
 
 from .families import assessment_families, build_info, role_info, scrape_families
 from .read_guard import Failure, GuardedReadError, ReadGuard
@@ -30,26 +25,6 @@ from .read_guard import Failure, GuardedReadError, ReadGuard
 logger = logging.getLogger(__name__)
 
 DEFAULT_SCRAPE_TIMEOUT_S = 5.0
-
-
-@dataclass(frozen=True)
-class NodeCheck:
-    """What to read (live, or files under the roots) and which role to judge it for."""
-
-    role: Role
-    vips: tuple[IPv4Address, ...] = ()
-    exclude: re.Pattern[str] | None = None
-    standby_ok: bool = False
-    proc_root: str | None = None
-    sys_root: str | None = None
-    ip_json: str | None = None
-    # Where the boot configuration (sysctl.d) is read; None: the boot check is off.
-    sysctl_root: str | None = None
-
-    def assess(self) -> Assessment:
-        state = read_host(self.proc_root, self.sys_root, self.ip_json)
-        boot = read_boot(state, self.sysctl_root)
-        return assess(state, self.role, self.vips, self.exclude, self.standby_ok, boot)
 
 
 class ArpCollector(Collector):

@@ -11,9 +11,10 @@ from prometheus_client.registry import CollectorRegistry
 
 from checks.errors import ConfigError
 from checks.model import Role
+from checks.node_check import NodeCheck
 from exporter.cli import node_check
 from exporter.cli_args import build_parser
-from exporter.collector import ArpCollector, NodeCheck, build_registry
+from exporter.collector import ArpCollector, build_registry
 from exporter.read_guard import ReadGuard
 
 VIP = "192.0.2.100"

@@ -18,10 +18,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import CollectorRegistry
 
 from checks import __version__
+from checks import node_check as node_check_module
 from checks.errors import ReadError
 from checks.model import Role
-from exporter import collector as collector_module
-from exporter.collector import ArpCollector, NodeCheck, build_registry
+from checks.node_check import NodeCheck
+from exporter.collector import ArpCollector, build_registry
 from exporter.exposition import CONTENT_TYPE, renderer, text_format
 from exporter.read_guard import ReadGuard
 
@@ -238,7 +239,7 @@ def test_an_unexpected_error_is_counted_as_internal(
     def broken(*args: object) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(collector_module, "read_host", broken)
+    monkeypatch.setattr(node_check_module, "read_host", broken)
     body = text_format(scraper.registry.collect())
     assert b"lvs_arp_scrape_success 0\n" in body
     assert b'lvs_arp_scrape_errors_total{reason="internal"} 1\n' in body
@@ -253,7 +254,7 @@ def hung_read(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
         release.wait(30)
         raise ReadError("released")
 
-    monkeypatch.setattr(collector_module, "read_host", hang)
+    monkeypatch.setattr(node_check_module, "read_host", hang)
     yield release
     release.set()
 

@@ -300,10 +300,10 @@ def test_wrong_sys_root_is_unknown_not_ok(tmp_path: Path) -> None:
 def internal_error(tmp_path: Path) -> dict[str, str]:
     """An environment in which reading the host fails with a bug, not a LvsArpError."""
     (tmp_path / "sitecustomize.py").write_text(
-        "import checks.plugin\n"
+        "import checks.node_check\n"
         "def read_host(*args, **kwargs):\n"
         "    raise RuntimeError('injected fault')\n"
-        "checks.plugin.read_host = read_host\n"
+        "checks.node_check.read_host = read_host\n"
     )
     return {**os.environ, "PYTHONPATH": str(tmp_path)}
 

@@ -33,8 +33,9 @@ from checks.errors import LvsArpError, ReadError
 from checks.ip_json import read_ip_json
 from checks.ipvs import parse_ip_vs
 from checks.model import KNOWN_FLAGS, HostState, Role
+from checks.node_check import NodeCheck
 from checks.sysctl_files import SYSCTL_DIRS, printable
-from exporter.collector import ArpCollector, NodeCheck, build_registry
+from exporter.collector import ArpCollector, build_registry
 from exporter.exposition import text_format
 
 from .hostile import file_contents, interface_names, kernel_int_texts, kernel_ints
