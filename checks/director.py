@@ -113,18 +113,14 @@ def _hidden_vip_finding(
     ]
     if answering:
         knob = reading(state, answering[0], ARP_IGNORE)
-        # Built by hand: the usual "(arp_ignore eff ...)" suffix would push the status line
-        # past what pagers show.
-        return Finding(
+        # The plugin drops the "(arp_ignore eff ...)" evidence from a status line too long
+        # for pagers; -v keeps it.
+        return knob.finding(
             Severity.WARNING,
             f"VIP {vip} only on {placed.interface}; {knob.conf_name} answers by accident",
-            subject=knob.conf_name,
-            parameter=ARP_IGNORE,
-            raw=knob.raw,
-            effective=knob.effective,
+            "It is answered only because this arp_ignore answers for any local address; "
+            "put the VIP on the LAN interface.",
             vip=str(vip),
-            detail=f"It is answered only because {knob.describe()} answers for any local "
-            "address; put the VIP on the LAN interface.",
         )
     return Finding(
         Severity.CRITICAL,
