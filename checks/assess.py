@@ -6,18 +6,18 @@ import re
 from collections.abc import Iterator, Sequence
 from ipaddress import IPv4Address
 
-from .boot_check import boot_findings
-from .director import assess_director
+from .boot.fix_proof import persist_fixes
+from .boot.reboot import boot_findings
 from .finding import Finding, Severity
-from .fix_persistence import persist_fixes
+from .judge.director import assess_director
+from .judge.realserver import assess_realserver
+from .judge.role_sanity import role_sanity
+from .judge.vips import discover_realserver_vips
 from .model import HostState, Interface, Role
-from .realserver import assess_realserver
 from .record import TYPE_CHECKING
-from .role_sanity import role_sanity
-from .vips import discover_realserver_vips
 
 if TYPE_CHECKING:
-    from .boot_view import BootView
+    from .boot.view import BootView
 
 
 class Assessment:

@@ -10,9 +10,9 @@ import re
 from ipaddress import IPv4Address
 
 from .assess import Assessment, assess
-from .boot_check import read_boot
-from .host import read_host
+from .boot.reboot import read_boot
 from .model import Role
+from .read.host import read_host
 from .record import Record
 
 

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from checks import __version__
-from checks.check_args import node_check as shared_node_check
+from checks.cli.options import node_check as shared_node_check
 from checks.errors import ConfigError
 from checks.node_check import NodeCheck
 

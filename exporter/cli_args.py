@@ -6,7 +6,7 @@ import argparse
 import re
 
 from checks import __version__
-from checks.check_args import add_check_arguments
+from checks.cli.options import add_check_arguments
 
 from .collector import DEFAULT_SCRAPE_TIMEOUT_S
 from .promlog import FORMATS, LEVELS

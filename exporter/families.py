@@ -18,9 +18,9 @@ from prometheus_client.core import (
 )
 
 from checks import __version__
-from checks.arp_kernel import effective
 from checks.assess import Assessment
 from checks.finding import Finding, Severity
+from checks.kernel import effective
 from checks.model import PARAMS, HostState, Role
 
 from .read_guard import Failure

@@ -13,9 +13,9 @@ from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 from typing import Any
 
-from checks.host import read_host
 from checks.kernel_int import parse_kernel_int
 from checks.model import KNOWN_FLAGS, Address, ArpKnobs, HostState, Interface
+from checks.read.host import read_host
 
 # /sys/class/net/<iface>/flags as the kernel prints them.
 ETHER_UP = 0x1003  # UP | BROADCAST | MULTICAST

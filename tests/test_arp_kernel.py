@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from checks.arp_kernel import (
+from checks.kernel import (
     AnnounceRule,
     ReplyRule,
     announce_rule,

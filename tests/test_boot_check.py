@@ -16,11 +16,11 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from checks.assess import Assessment, assess
-from checks.boot_check import read_boot
+from checks.boot.reboot import read_boot
+from checks.cli.text import merged_sysctl_lines
 from checks.finding import Finding, Severity
+from checks.judge.remedy import sysctl_file, sysctl_file_content
 from checks.model import ARP_ANNOUNCE, ARP_IGNORE, Role
-from checks.remedy import sysctl_file, sysctl_file_content
-from checks.report import merged_sysctl_lines
 
 VIP = "10.0.0.100"
 ON_LINK = "10.0.0.10/24"

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sysctl_root import link, put
 
-from checks.boot_view import BootView, glob_matches, read_boot_view
+from checks.boot.view import BootView, glob_matches, read_boot_view
 from checks.errors import ConfigError
 
 IGNORE = "arp_ignore"

@@ -8,9 +8,9 @@ import pytest
 from fake_host import ETHER_DOWN, ETHER_UP, FakeAddress, FakeHost, StateOf
 
 from checks.assess import Assessment, assess
+from checks.cli.text import merged_sysctl_lines
 from checks.finding import Finding, Severity
 from checks.model import Role
-from checks.report import merged_sysctl_lines
 
 VIP = "10.0.0.100"
 LAN = "10.0.0.2/24"

@@ -12,8 +12,8 @@ import pytest
 from fake_host import FakeAddress, FakeHost
 
 from checks.errors import ReadError
-from checks.ip_json import read_ip_json
 from checks.model import Address
+from checks.read.ip_json import read_ip_json
 
 
 def saved(tmp_path: Path, links: Any) -> str:

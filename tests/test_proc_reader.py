@@ -12,7 +12,7 @@ from fake_host import NOARP_UP, FakeHost, FakeTree
 
 from checks.errors import ReadError
 from checks.model import ArpKnobs
-from checks.proc_reader import read_file_host, read_value
+from checks.read.files import read_file_host, read_value
 
 
 def typical_host() -> FakeHost:

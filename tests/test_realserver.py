@@ -15,9 +15,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from checks.assess import Assessment, assess
+from checks.cli.text import merged_sysctl_lines
 from checks.finding import Finding, Severity
 from checks.model import ARP_ANNOUNCE, ARP_IGNORE, Role
-from checks.report import merged_sysctl_lines
 
 VIP = "10.0.0.100"
 ON_LINK = "10.0.0.10/24"  # eth0's own address, in the VIP's subnet (the usual DR layout)

@@ -52,7 +52,7 @@ def test_a_field_without_default_after_one_with_is_refused() -> None:
 def test_the_plugin_path_imports_neither_typing_nor_dataclasses() -> None:
     """Each costs 4-5 ms of every NRPE poll; the start-up target is 1.5x nagiosplugin's."""
     probe = (
-        "import sys, checks.plugin, checks.boot_view, checks.boot_check\n"
+        "import sys, checks.cli.nagios, checks.boot.view, checks.boot.reboot\n"
         "print(sorted(m for m in ('typing', 'dataclasses', 'inspect') if m in sys.modules))"
     )
     done = subprocess.run(

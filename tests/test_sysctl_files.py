@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from sysctl_root import link, put
 
-from checks.errors import ConfigError
-from checks.sysctl_files import (
+from checks.boot.sysctl_d import (
     Assignment,
     BootIssue,
     ConfFile,
@@ -22,6 +21,7 @@ from checks.sysctl_files import (
     parse_line,
     resolve_in_root,
 )
+from checks.errors import ConfigError
 
 
 def listed(root: Path) -> list[tuple[str, str]]:

@@ -23,7 +23,7 @@ UNITS = (EXPORTER_UNIT, TEXTFILE_UNIT, TEXTFILE_TIMER)
 MAN_PAGE = Path("usr/share/man/man1/lvs-arp-exporter.1.gz")
 PREFLIGHT_MAN_PAGE = Path("usr/share/man/man1/lvs-arp-preflight.1.gz")
 # The preflight's JSON schema: automation validates --json against the installed copy.
-PREFLIGHT_SCHEMA = Path("usr/share/lvs-arp-check/checks/preflight.schema.json")
+PREFLIGHT_SCHEMA = Path("usr/share/lvs-arp-check/checks/cli/preflight.schema.json")
 
 
 def nrpe_commands(snippet_text: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ import pytest
 from required_programs import explain, require, run
 from shipped_paths import ICINGA2_COMMAND, ICINGA2_EXAMPLES, NRPE_SNIPPET, nrpe_commands
 
-from checks.plugin_args import build_parser
+from checks.cli.nagios_args import build_parser
 
 pytestmark = pytest.mark.daemons
 

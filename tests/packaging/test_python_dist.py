@@ -20,7 +20,7 @@ pytestmark = pytest.mark.daemons
 
 DIST_NAME = "lvs_arp_check"
 BUILD_TIMEOUT_S = 180.0
-CONSOLE_SCRIPTS = ("check_lvs_arp = checks.plugin:main", "lvs-arp-exporter = exporter.cli:main")
+CONSOLE_SCRIPTS = ("check_lvs_arp = checks.cli.nagios:main", "lvs-arp-exporter = exporter.cli:main")
 
 
 @pytest.fixture(scope="module")

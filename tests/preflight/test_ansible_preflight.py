@@ -20,7 +20,7 @@ from fake_host import FakeHost
 import checks
 
 PLAY = Path(__file__).resolve().parents[2] / "packaging" / "ansible" / "preflight.yml"
-SCHEMA = json.loads((Path(checks.__file__).parent / "preflight.schema.json").read_text())
+SCHEMA = json.loads((Path(checks.__file__).parent / "cli" / "preflight.schema.json").read_text())
 VIP = "10.0.0.100"
 
 

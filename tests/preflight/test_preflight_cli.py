@@ -21,7 +21,7 @@ from fake_host import FakeHost
 import checks
 
 PREFLIGHT = os.path.join(os.path.dirname(sys.executable), "lvs-arp-preflight")
-SCHEMA_PATH = Path(checks.__file__).parent / "preflight.schema.json"
+SCHEMA_PATH = Path(checks.__file__).parent / "cli" / "preflight.schema.json"
 VIP = "10.0.0.100"
 ON_LINK = "10.0.0.10/24"
 SAFE, WARN, FAIL, UNJUDGED = 0, 1, 2, 3

@@ -124,7 +124,7 @@ def _selftest() -> None:
 def _entry_point(kind: str) -> Callable[[], Any]:
     # Imported after the hook is in place, so that imports are audited too.
     if kind == "plugin":
-        from checks.plugin import main as plugin_main
+        from checks.cli.nagios import main as plugin_main
 
         return plugin_main
     if kind == "exporter":

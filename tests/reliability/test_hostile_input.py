@@ -28,13 +28,13 @@ from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from checks.assess import Assessment, assess
-from checks.boot_view import read_boot_view
+from checks.boot.sysctl_d import SYSCTL_DIRS, printable
+from checks.boot.view import read_boot_view
 from checks.errors import LvsArpError, ReadError
-from checks.ip_json import read_ip_json
-from checks.ipvs import parse_ip_vs
 from checks.model import KNOWN_FLAGS, HostState, Role
 from checks.node_check import NodeCheck
-from checks.sysctl_files import SYSCTL_DIRS, printable
+from checks.read.ip_json import read_ip_json
+from checks.read.ipvs import parse_ip_vs
 from exporter.collector import ArpCollector, build_registry
 from exporter.exposition import text_format
 

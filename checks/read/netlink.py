@@ -12,7 +12,7 @@ import os
 import struct
 from collections.abc import Iterator
 
-from .errors import ReadError
+from ..errors import ReadError
 
 NLMSG_ERROR = 2
 NLMSG_DONE = 3

@@ -6,8 +6,8 @@ import json
 from ipaddress import AddressValueError, IPv4Address
 from typing import Any
 
-from .errors import ReadError
-from .model import Address
+from ..errors import ReadError
+from ..model import Address
 
 # iproute2 prints scope names; netlink carries numbers (/etc/iproute2/rt_scopes).
 _SCOPES = {"global": 0, "universe": 0, "site": 200, "link": 253, "host": 254, "nowhere": 255}

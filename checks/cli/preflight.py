@@ -12,12 +12,12 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from . import __version__
-from .assess import Assessment
-from .check_args import add_check_arguments, node_check
-from .errors import LvsArpError
-from .preflight import EXIT_SAFE, EXIT_UNJUDGED, preflight
-from .preflight_report import document, error_document, report_lines, schema_text
+from .. import __version__
+from ..assess import Assessment
+from ..errors import LvsArpError
+from .options import add_check_arguments, node_check
+from .preflight_json import document, error_document, report_lines, schema_text
+from .preflight_model import EXIT_SAFE, EXIT_UNJUDGED, preflight
 
 _EXIT_CODES = (
     "Exit codes: 0 safe to add (every check PASS); 1 warnings only (sound now, but not "

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from ipaddress import IPv4Address
 
-from .arp_kernel import ReplyRule, answers_for, reply_rule
-from .finding import Finding, Fix, Severity
+from ..finding import Finding, Fix, Severity
+from ..kernel import ReplyRule, answers_for, reply_rule
+from ..model import ARP_ANNOUNCE, ARP_IGNORE, SCOPE_HOST, Address, HostState, Interface
 from .knob_reading import new_interface_reading, reading
-from .model import ARP_ANNOUNCE, ARP_IGNORE, SCOPE_HOST, Address, HostState, Interface
 from .remedy import knob_fix
 from .silence import silent_interface_finding
 

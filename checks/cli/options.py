@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import re
 
-from .errors import ConfigError
-from .model import Role
-from .node_check import NodeCheck
-from .vips import parse_vips
+from ..errors import ConfigError
+from ..judge.vips import parse_vips
+from ..model import Role
+from ..node_check import NodeCheck
 
 DEFAULT_SYSCTL_ROOT = "/"
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .finding import Finding, Severity
-from .model import HostState, Role
+from ..finding import Finding, Severity
+from ..model import HostState, Role
 
 
 def role_sanity(state: HostState, role: Role) -> Finding | None:

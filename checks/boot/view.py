@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from types import MappingProxyType
 
-from .errors import ConfigError
-from .kernel_int import parse_kernel_int
-from .model import PARAMS
-from .record import Record
-from .sysctl_files import (
+from ..errors import ConfigError
+from ..kernel_int import parse_kernel_int
+from ..model import PARAMS
+from ..record import Record
+from .sysctl_d import (
     Assignment,
     BootConfig,
     BootIssue,

@@ -12,8 +12,12 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
 
-from .boot_issues import issue_findings
-from .boot_state import (
+from ..finding import Finding, Fix, Severity
+from ..judge.remedy import sysctl_file, sysctl_line
+from ..model import HostState, Role
+from ..record import TYPE_CHECKING, Record
+from .issues import issue_findings
+from .state import (
     BootScenario,
     BootValue,
     RunningValues,
@@ -21,14 +25,10 @@ from .boot_state import (
     boot_value,
     same_knobs,
 )
-from .finding import Finding, Fix, Severity
-from .model import HostState, Role
-from .record import TYPE_CHECKING, Record
-from .remedy import sysctl_file, sysctl_line
 
 if TYPE_CHECKING:
-    from .boot_state import BootSource
-    from .boot_view import BootSetting, BootView
+    from .state import BootSource
+    from .view import BootSetting, BootView
 
 # The role's policy, applied to any state of this host with the same VIPs and exclusions.
 Judge = Callable[[HostState], Iterable[Finding]]
@@ -42,7 +42,7 @@ def read_boot(state: HostState, sysctl_root: str | None) -> BootView | None:
     if sysctl_root is None:
         return None
     # Imported here: with --no-boot-check the plugin neither reads nor loads the resolver.
-    from .boot_view import read_boot_view
+    from .view import read_boot_view
 
     return read_boot_view((i.name for i in state.interfaces), sysctl_root)
 

@@ -11,10 +11,10 @@ import _socket
 import struct
 from ipaddress import IPv4Address
 
+from ..errors import ReadError
+from ..model import KNOWN_FLAGS, Address, ArpKnobs, HostState, Interface
 from . import netlink
-from .errors import ReadError
-from .model import KNOWN_FLAGS, Address, ArpKnobs, HostState, Interface
-from .proc_reader import read_knobs
+from .files import read_knobs
 
 RTM_NEWLINK = 16
 RTM_GETLINK = 18

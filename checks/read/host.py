@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from ..model import HostState
+from .files import read_file_host
 from .ipvs import read_virtual_addresses
-from .live_reader import read_live_addresses, read_live_host
-from .model import HostState
-from .proc_reader import read_file_host
+from .live import read_live_addresses, read_live_host
 
 
 def read_host(

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import __version__
-from .record import TYPE_CHECKING
+from .. import __version__
+from ..record import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from typing import NoReturn
-from .check_args import add_check_arguments
+from .options import add_check_arguments
 
 UNKNOWN_EXIT = 3
 

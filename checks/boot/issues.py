@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from .finding import Finding, Severity
-from .record import TYPE_CHECKING
+from ..finding import Finding, Severity
+from ..record import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .boot_view import BootIssue
+    from .view import BootIssue
 
 SUBJECT = "sysctl.d"
 _ARP_KEY_PARTS = ("arp_ignore", "arp_announce")

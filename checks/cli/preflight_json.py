@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
-from . import __version__
-from .finding import Finding
-from .model import Role
-from .preflight import EXIT_UNJUDGED, Preflight, Status
+from .. import __version__
+from ..finding import Finding
+from ..model import Role
+from .preflight_model import EXIT_UNJUDGED, Preflight, Status
 
 SCHEMA_VERSION = 1
 SCHEMA_FILE = "preflight.schema.json"

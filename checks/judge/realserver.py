@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from ipaddress import IPv4Address
 
-from .arp_kernel import ReplyRule, announce_rule, announces_source, answers_for, reply_rule
-from .finding import NO_FIX, Finding, Fix, Severity
+from ..finding import NO_FIX, Finding, Fix, Severity
+from ..kernel import ReplyRule, announce_rule, announces_source, answers_for, reply_rule
+from ..model import ARP_ANNOUNCE, ARP_IGNORE, SCOPE_HOST, HostState, Interface
+from ..record import Record
 from .knob_reading import KnobReading, new_interface_reading
-from .model import ARP_ANNOUNCE, ARP_IGNORE, SCOPE_HOST, HostState, Interface
-from .record import Record
 from .remedy import knob_fix, move_vip_to_lo, sysctl_key
 from .silence import silent_interface_finding
 from .vips import is_scope_host

@@ -10,10 +10,10 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .assess import Assessment
-from .finding import Finding, Severity
-from .remedy import sysctl_file, sysctl_file_content
-from .report import merged_sysctl_lines
+from ..assess import Assessment
+from ..finding import Finding, Severity
+from ..judge.remedy import sysctl_file, sysctl_file_content
+from .text import merged_sysctl_lines
 
 
 class Status(enum.Enum):

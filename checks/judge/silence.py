@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .arp_kernel import ReplyRule, reply_rule
-from .finding import Finding, Severity
+from ..finding import Finding, Severity
+from ..kernel import ReplyRule, reply_rule
+from ..model import ARP_IGNORE, HostState, Interface
 from .knob_reading import reading
-from .model import ARP_IGNORE, HostState, Interface
 from .remedy import knob_fix
 
 

@@ -11,8 +11,8 @@ import os
 import re
 import stat
 
-from .errors import ConfigError, ReadError
-from .record import Record
+from ..errors import ConfigError, ReadError
+from ..record import Record
 
 # CONF_PATHS("sysctl.d"), highest priority first; /lib only exists apart on split-/usr.
 SYSCTL_DIRS = (

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .model import ARP_ANNOUNCE, ARP_IGNORE, PARAMS, ArpKnobs, HostState, Interface
-from .record import TYPE_CHECKING, Record
+from ..model import ARP_ANNOUNCE, ARP_IGNORE, PARAMS, ArpKnobs, HostState, Interface
+from ..record import TYPE_CHECKING, Record
 
 if TYPE_CHECKING:
     from typing import Protocol
 
-    from .boot_view import BootIssue, BootSetting
+    from .view import BootIssue, BootSetting
 
 # Every conf entry starts at 0 when the kernel creates it, until something writes it.
 KERNEL_DEFAULT = 0

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .arp_kernel import effective
-from .finding import Finding, Fix, Severity
-from .model import HostState, Interface
-from .record import Record
+from ..finding import Finding, Fix, Severity
+from ..kernel import effective
+from ..model import HostState, Interface
+from ..record import Record
 
 
 class KnobReading(Record):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from ipaddress import IPv4Address
 
-from .errors import ReadError
+from ..errors import ReadError
 
 _PROTOCOLS = ("TCP", "UDP", "SCTP")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from ipaddress import IPv4Address
 
-from .arp_kernel import effective
-from .finding import Fix
-from .model import Address, HostState, Interface, Role
+from ..finding import Fix
+from ..kernel import effective
+from ..model import Address, HostState, Interface, Role
 
 # One file per role, so a node's fix never mixes with another tool's sysctl.d file.
 SYSCTL_FILES = {

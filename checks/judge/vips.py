@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from ipaddress import AddressValueError, IPv4Address, IPv4Network
 
-from .errors import ConfigError
-from .model import SCOPE_HOST, HostState
+from ..errors import ConfigError
+from ..model import SCOPE_HOST, HostState
 
 _LOOPBACK_NET = IPv4Network("127.0.0.0/8")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from .finding import Finding
-from .model import Role
-from .remedy import sysctl_file, sysctl_file_content, sysctl_key
+from ..finding import Finding
+from ..judge.remedy import sysctl_file, sysctl_file_content, sysctl_key
+from ..model import Role
 
 
 def finding_lines(findings: Sequence[Finding]) -> list[str]:

@@ -10,14 +10,14 @@ from collections.abc import Callable, Iterator, Sequence
 
 import nagiosplugin
 
-from .assess import Assessment
-from .check_args import node_check
-from .errors import LvsArpError
-from .finding import Finding, Severity
-from .model import ARP_ANNOUNCE, ARP_IGNORE, Role
-from .plugin_args import build_parser
-from .record import TYPE_CHECKING
-from .report import finding_lines, fix_file_lines
+from ..assess import Assessment
+from ..errors import LvsArpError
+from ..finding import Finding, Severity
+from ..model import ARP_ANNOUNCE, ARP_IGNORE, Role
+from ..record import TYPE_CHECKING
+from .nagios_args import build_parser
+from .options import node_check
+from .text import finding_lines, fix_file_lines
 
 if TYPE_CHECKING:
     from typing import Any

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
-from .boot_check import Judge, boot_findings, override_note
-from .boot_state import boot_value, same_knobs
-from .finding import Finding, Fix
-from .model import PARAMS, ArpKnobs, HostState, Role
-from .record import TYPE_CHECKING
-from .remedy import sysctl_file
-from .report import merged_sysctl_lines
+from ..cli.text import merged_sysctl_lines
+from ..finding import Finding, Fix
+from ..judge.remedy import sysctl_file
+from ..model import PARAMS, ArpKnobs, HostState, Role
+from ..record import TYPE_CHECKING
+from .reboot import Judge, boot_findings, override_note
+from .state import boot_value, same_knobs
 
 if TYPE_CHECKING:
-    from .boot_state import BootSource
-    from .boot_view import BootSetting
+    from .state import BootSource
+    from .view import BootSetting
 
 # Each round can only unmask what the previous round's lines lowered; two are plenty.
 _MAX_ROUNDS = 3
@@ -145,7 +145,7 @@ class _FixedBootView:
         value = self.values.get((conf_name, param))
         if value is None:
             return self.boot.setting(conf_name, param)
-        from .boot_view import BootSetting  # loaded already: self.boot came from it
+        from .view import BootSetting  # loaded already: self.boot came from it
 
         return BootSetting(value, self.path, 0, f"{_KEY_PREFIX}{conf_name}.{param}")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import errno
 import os
 
-from .errors import ReadError
-from .kernel_int import parse_kernel_int
-from .model import ARP_ANNOUNCE, ARP_IGNORE, KNOWN_FLAGS, Address, ArpKnobs, HostState, Interface
+from ..errors import ReadError
+from ..kernel_int import parse_kernel_int
+from ..model import ARP_ANNOUNCE, ARP_IGNORE, KNOWN_FLAGS, Address, ArpKnobs, HostState, Interface
 
 _GLOBAL_CONF = ("all", "default")
 # An interface removed while we read it: its directory, or the device behind it, is gone.
