@@ -1,20 +1,22 @@
-"""The library's entry point: judge a host's ARP behaviour for its declared LVS-DR role."""
+"""One check run: read the host, judge it for its role now, judge the reboot, prove the fix.
+
+NodeCheck(options).assess() -> Assessment
+    read/host.py       the running host (HostState)
+    boot/view.py       what sysctl.d sets at boot (BootView), unless the boot check is off
+    judge/<role>.py    the role's policy: findings, one per root cause
+    boot/reboot.py     the same policy on the boot view: what a reboot would lose
+    boot/fix_proof.py  the merged fix file, tried against now and the boot view
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from ipaddress import IPv4Address
 
-from .boot.fix_proof import persist_fixes
-from .boot.reboot import boot_findings
-from .finding import Finding, Severity
-from .judge.director import assess_director
-from .judge.realserver import assess_realserver
-from .judge.role_sanity import role_sanity
-from .judge.vips import discover_realserver_vips
+from .finding import Cause, Finding, Severity
 from .model import HostState, Interface, Role
-from .record import TYPE_CHECKING
+from .record import TYPE_CHECKING, Record
 
 if TYPE_CHECKING:
     from .boot.view import BootView
@@ -44,7 +46,7 @@ class Assessment:
 
     def __repr__(self) -> str:
         return (
-            f"Assessment(role={self.role!r}, vips={self.vips!r}, worst={self.worst!r}, "
+            f"Assessment(role={self.role!r}, vips={len(self.vips)}, worst={self.worst!r}, "
             f"findings={len(self.findings)})"
         )
 
@@ -59,6 +61,46 @@ class Assessment:
         """Worst first; ties keep the order the policy gave them."""
         return sorted(self.findings, key=lambda f: -f.severity)
 
+    def problems(self) -> list[Finding]:
+        """The findings that raise the state (WARNING and worse), worst first."""
+        return [f for f in self.ranked() if f.is_problem]
+
+    def interfaces_with(self, *causes: Cause, after_reboot: bool = False) -> set[str]:
+        """Interfaces named by unsound findings of these causes (now, or only after reboot)."""
+        return {
+            name
+            for f in self.findings
+            if f.cause in causes and f.is_problem and f.after_reboot is after_reboot
+            for name in f.interfaces
+        }
+
+
+def judge(
+    state: HostState,
+    role: Role,
+    vips: Sequence[IPv4Address],
+    exclude: re.Pattern[str] | None = None,
+    standby_ok: bool = False,
+) -> list[Finding]:
+    """The role's policy on one state of the host: a plain call, for now and for the reboot."""
+    from .judge.director import assess_director
+    from .judge.realserver import assess_realserver
+    from .judge.role_sanity import role_sanity
+
+    findings = []
+    role_doubt = role_sanity(state, role)
+    if role_doubt is not None:
+        findings.append(role_doubt)
+    if not vips:
+        findings.append(Finding(Severity.UNKNOWN, Cause.NO_VIP))
+        return findings
+    checked = checked_interfaces(state, exclude)
+    if role is Role.REALSERVER:
+        findings += assess_realserver(state, vips, checked)
+    else:
+        findings += assess_director(state, vips, checked, standby_ok)
+    return findings
+
 
 def assess(
     state: HostState,
@@ -72,27 +114,39 @@ def assess(
 
     The boot view is judged with the same policy, VIPs and exclusions as the running one.
     """
-    checked = _checked(state, exclude)
     chosen = tuple(vips) or _discover(state, role)
-    findings = tuple(_findings(state, role, chosen, checked, standby_ok))
+    findings = judge(state, role, chosen, exclude, standby_ok)
     if boot is not None:
+        from .boot.fix_proof import persist_fixes
+        from .boot.reboot import reboot_findings
 
-        def judge(at_boot: HostState) -> Iterator[Finding]:
-            return _findings(at_boot, role, chosen, _checked(at_boot, exclude), standby_ok)
-
-        findings += tuple(boot_findings(state, findings, boot, judge, role))
-        findings = persist_fixes(findings, state, boot, judge, role)
+        policy = Policy(role, chosen, exclude, standby_ok)
+        findings += reboot_findings(state, findings, boot, policy)
+        findings = persist_fixes(findings, state, boot, policy)
     return Assessment(
         role=role,
         vips=chosen,
         state=state,
-        checked=checked,
-        findings=findings,
+        checked=checked_interfaces(state, exclude),
+        findings=tuple(findings),
         boot_checked=boot is not None,
     )
 
 
-def _checked(state: HostState, exclude: re.Pattern[str] | None) -> tuple[Interface, ...]:
+class Policy(Record):
+    """The role's policy with its VIPs and exclusions: judges any state of this host."""
+
+    role: Role
+    vips: tuple[IPv4Address, ...]
+    exclude: re.Pattern[str] | None
+    standby_ok: bool
+
+    def judge(self, state: HostState) -> list[Finding]:
+        return judge(state, self.role, self.vips, self.exclude, self.standby_ok)
+
+
+def checked_interfaces(state: HostState, exclude: re.Pattern[str] | None) -> tuple[Interface, ...]:
+    """The ARP-capable interfaces, less those --exclude-interface names."""
     return tuple(
         i for i in state.interfaces if i.does_arp and not (exclude and exclude.search(i.name))
     )
@@ -100,34 +154,37 @@ def _checked(state: HostState, exclude: re.Pattern[str] | None) -> tuple[Interfa
 
 def _discover(state: HostState, role: Role) -> tuple[IPv4Address, ...]:
     if role is Role.REALSERVER:
+        from .judge.vips import discover_realserver_vips
+
         return discover_realserver_vips(state)
     return state.virtual_services or ()
 
 
-def _findings(
-    state: HostState,
-    role: Role,
-    vips: tuple[IPv4Address, ...],
-    checked: tuple[Interface, ...],
-    standby_ok: bool,
-) -> Iterator[Finding]:
-    role_doubt = role_sanity(state, role)
-    if role_doubt is not None:
-        yield role_doubt
-    if not vips:
-        yield _no_vip(role)
-        return
-    if role is Role.REALSERVER:
-        yield from assess_realserver(state, vips, checked)
-    else:
-        yield from assess_director(state, vips, checked, standby_ok)
+class NodeCheck(Record):
+    """What to read (live, or files under the roots) and which role to judge it for.
 
+    Every front end asks the same question: the plugin once per poll, the preflight once,
+    the exporter once per scrape.
+    """
 
-def _no_vip(role: Role) -> Finding:
-    where = "on lo or a NOARP interface" if role is Role.REALSERVER else "in /proc/net/ip_vs"
-    return Finding(
-        Severity.UNKNOWN,
-        f"no VIP given and none found {where}; pass --vip",
-        subject="vip",
-        detail="Without a VIP there is nothing whose ARP behaviour could be judged.",
-    )
+    role: Role
+    vips: tuple[IPv4Address, ...] = ()
+    exclude: re.Pattern[str] | None = None
+    standby_ok: bool = False
+    proc_root: str | None = None
+    sys_root: str | None = None
+    ip_json: str | None = None
+    # Where the boot configuration (sysctl.d) is read; None: the boot check is off.
+    sysctl_root: str | None = None
+
+    def assess(self) -> Assessment:
+        """Read the host afresh and judge it, with its boot view when that is on."""
+        from .read.host import read_host
+
+        state = read_host(self.proc_root, self.sys_root, self.ip_json)
+        boot = None
+        if self.sysctl_root is not None:
+            from .boot.view import read_boot_view
+
+            boot = read_boot_view((i.name for i in state.interfaces), self.sysctl_root)
+        return assess(state, self.role, self.vips, self.exclude, self.standby_ok, boot)

@@ -1,10 +1,20 @@
-"""A verdict on one aspect of the host: what the kernel will do, how bad it is, how to fix it."""
+"""A finding is one root cause a person can change, with what it affects and its fix, as data.
+
+One sysctl entry, one VIP placement or one boot file: never one finding per interface and
+VIP. The faces (cli/, exporter/) word it; nothing here is text meant for a person, so
+nothing downstream parses text another module wrote.
+"""
 
 from __future__ import annotations
 
 import enum
+from ipaddress import IPv4Address
 
-from .record import Record
+from .record import TYPE_CHECKING, Record
+
+if TYPE_CHECKING:
+    from .boot.view import BootSetting
+    from .model import Address
 
 
 class Severity(enum.IntEnum):
@@ -17,31 +27,116 @@ class Severity(enum.IntEnum):
     UNKNOWN = 4
 
 
-class Fix(Record):
-    """What would make the finding go away; the library never applies it."""
+class Cause(enum.Enum):
+    """What kind of root cause a finding is; the faces word each kind."""
 
-    sysctl_lines: tuple[str, ...] = ()
+    # A knob (conf entry) at fault: Finding.parameter, conf and value say which.
+    REPLY_LEAK = "reply_leak"  # a real server answers ARP for VIPs
+    ANNOUNCE_LEAK = "announce_leak"  # a real server puts VIPs in its own ARP requests
+    SILENT = "silent"  # arp_ignore 8: no ARP even for the interface's own address
+    NEW_INTERFACE_RISK = "new_interface_risk"  # conf/default: interfaces created later
+    VIP_UNANSWERED = "vip_unanswered"  # a director's VIP holder answers no ARP for it
+    UNUSUAL_VALUE = "unusual_value"  # a director value that works but is not the usual 0
+    # Sound knobs, grouped: one OK finding per check, for reports that list what passed.
+    REPLY_HIDDEN = "reply_hidden"
+    ANNOUNCE_HIDDEN = "announce_hidden"
+    VIP_ANSWERED = "vip_answered"
+    # A VIP's placement: Finding.addresses holds the addresses concerned.
+    VIP_PLACED = "vip_placed"  # where the role wants it: OK
+    VIP_ABSENT = "vip_absent"
+    VIP_ON_ARP_INTERFACE = "vip_on_arp_interface"  # a real server answers for it
+    VIP_WIDE_MASK = "vip_wide_mask"  # a prefix wider than /32 routes a subnet to the node
+    VIP_HOLDER_DOWN = "vip_holder_down"
+    VIP_NOT_HELD = "vip_not_held"  # a director without the VIP (a keepalived BACKUP?)
+    VIP_HIDDEN_UNANSWERED = "vip_hidden_unanswered"  # director: VIP only on lo, no answer
+    VIP_ANSWERED_BY_ACCIDENT = "vip_answered_by_accident"  # director: lo, any-address answer
+    # The reboot and its files.
+    LOST_AT_REBOOT = "lost_at_reboot"  # sound now; sysctl.d would not restore the value
+    BOOT_FILE = "boot_file"  # a boot file or line that cannot be read or applied
+    # The host as a whole.
+    ROLE_DOUBT = "role_doubt"  # IPVS tables contradict the declared role
+    NO_VIP = "no_vip"
+
+
+class SysctlSetting(Record):
+    """One sysctl entry and a value: `net.ipv4.conf.<conf_name>.<parameter> = <value>`."""
+
+    conf_name: str  # "all", "default" or an interface name as the kernel spells it
+    parameter: str  # arp_ignore or arp_announce
+    value: int
+
+
+class Fix(Record):
+    """What would make the finding go away; the library never applies it.
+
+    `settings` go into the role's sysctl.d file (judge/remedy.py spells them); `commands`
+    are shell commands for what no sysctl can change (an `ip addr` for a VIP's placement).
+    """
+
+    settings: tuple[SysctlSetting, ...] = ()
     commands: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.sysctl_lines or self.commands)
+        return bool(self.settings or self.commands)
 
 
 NO_FIX = Fix()
 
 
+class BootEvidence(Record):
+    """Why the next boot differs from now, or what is wrong with a boot file.
+
+    For LOST_AT_REBOOT: the entry's value at boot and the sysctl.d line that decides it
+    (`source` None: no line does, so the kernel's 0 stays; `copied_default`: conf/default's
+    value is copied into an interface created after systemd-sysctl runs). `override`: a
+    line that would still beat the role's fix file, to be changed where it is.
+    For BOOT_FILE: the file, line, kind and the resolver's account of the problem.
+    """
+
+    at_boot: int | None = None
+    source: BootSetting | None = None
+    copied_default: bool = False
+    override: BootSetting | None = None
+    path: str | None = None
+    line: int | None = None
+    kind: str | None = None
+    message: str | None = None
+
+
 class Finding(Record):
-    # A NamedTuple, not a dataclass: hosts with thousands of interfaces make thousands of
-    # these per NRPE poll, and a frozen dataclass costs ten times as much to build.
+    """One root cause. A NamedTuple, not a dataclass: built on every NRPE poll.
+
+    - `parameter`, `conf`, `value`: the knob at fault (arp_ignore/arp_announce, the conf
+      entry and its raw value). `conf` None with a parameter means each affected
+      interface's own entry, all holding `value` (they outbid conf/all).
+    - `all_value`: conf/all's raw value, the evidence beside `value`; the effective value
+      on every affected interface is max(all_value, value) (ARP-SEMANTICS §1).
+    - `interfaces`, `vips`: everything the cause affects, all of them, in host order.
+    - `addresses`: for a placement cause, the VIP addresses concerned.
+    - `consequences`: for LOST_AT_REBOOT, the causes the boot view would have.
+    """
 
     severity: Severity
-    summary: str  # one short line: what the kernel will do, for a status line
-    subject: str  # an interface name, "vip", "default", "host" or "sysctl.d"
-    parameter: str | None = None  # arp_ignore, arp_announce or None for placement
-    raw: tuple[tuple[str, int], ...] = ()  # e.g. (("all", 0), ("eth0", 0))
-    effective: int | None = None
-    vip: str | None = None
-    detail: str = ""  # the longer sentence: why, per ARP-SEMANTICS
+    cause: Cause
+    parameter: str | None = None
+    conf: str | None = None
+    value: int | None = None
+    all_value: int | None = None
+    interfaces: tuple[str, ...] = ()
+    vips: tuple[IPv4Address, ...] = ()
+    addresses: tuple[Address, ...] = ()
     fix: Fix = NO_FIX
-    # Sound now, unsound once the host reboots into its sysctl.d files (boot_check.py).
     after_reboot: bool = False
+    boot: BootEvidence | None = None
+    consequences: tuple[Cause, ...] = ()
+
+    @property
+    def effective(self) -> int | None:
+        """The value the kernel uses on the affected interfaces, or None for no knob."""
+        if self.value is None:
+            return None
+        return self.value if self.all_value is None else max(self.all_value, self.value)
+
+    @property
+    def is_problem(self) -> bool:
+        return self.severity >= Severity.WARNING

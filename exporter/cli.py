@@ -9,9 +9,9 @@ import sys
 from collections.abc import Sequence
 
 from checks import __version__
+from checks.assess import NodeCheck
 from checks.cli.options import node_check as shared_node_check
 from checks.errors import ConfigError
-from checks.node_check import NodeCheck
 
 from . import promlog
 from .cli_args import build_parser
@@ -43,7 +43,7 @@ def write_textfile(path: str, collector: ArpCollector) -> int:
     if not path.endswith(".prom"):
         logger.warning("%s does not end in .prom: node_exporter will not read it", path)
     try:
-        write_atomically(path, text_format(build_registry(collector).collect()))
+        write_atomically(path, text_format(build_registry(collector, process=False).collect()))
     except TextfileError as err:
         logger.error("%s", err)
         return EXIT_FAILURE
@@ -83,7 +83,7 @@ def run(argv: Sequence[str]) -> int:
     except ConfigError as err:
         logger.error("%s", err)
         return EXIT_FAILURE
-    collector = ArpCollector(check, ReadGuard(options.scrape_timeout))
+    collector = ArpCollector(check, ReadGuard(options.scrape_timeout), options.vip_series_limit)
     if options.textfile:
         return write_textfile(options.textfile, collector)
     logger.info("starting lvs-arp-exporter %s, role %s", __version__, check.role.value)

@@ -9,6 +9,7 @@ from checks import __version__
 from checks.cli.options import add_check_arguments
 
 from .collector import DEFAULT_SCRAPE_TIMEOUT_S
+from .families import DEFAULT_VIP_SERIES_LIMIT
 from .promlog import FORMATS, LEVELS
 
 # Not a port of the Prometheus default-port allocation wiki that we could confirm as free:
@@ -44,6 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _check_arguments(parser)
     _web_arguments(parser)
+    parser.add_argument(
+        "--collector.vip-series-limit",
+        dest="vip_series_limit",
+        type=_non_negative_int,
+        default=DEFAULT_VIP_SERIES_LIMIT,
+        metavar="N",
+        help="export per-VIP series only while the node judges at most N VIPs; past that "
+        f"only counts by state (default {DEFAULT_VIP_SERIES_LIMIT}; a large N gets them all)",
+    )
     parser.add_argument(
         "--textfile",
         metavar="PATH",
@@ -95,3 +105,13 @@ def _web_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="exporter-toolkit web configuration file: TLS and basic auth",
     )
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
+    return value

@@ -13,13 +13,19 @@ import time
 from collections.abc import Iterator
 
 from prometheus_client.core import Metric
+from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from checks.assess import Assessment
+from checks.assess import Assessment, NodeCheck
 from checks.errors import LvsArpError
-from checks.node_check import NodeCheck
 
-from .families import assessment_families, build_info, role_info, scrape_families
+from .families import (
+    DEFAULT_VIP_SERIES_LIMIT,
+    assessment_families,
+    build_info,
+    role_info,
+    scrape_families,
+)
 from .read_guard import Failure, GuardedReadError, ReadGuard
 
 logger = logging.getLogger(__name__)
@@ -28,9 +34,15 @@ DEFAULT_SCRAPE_TIMEOUT_S = 5.0
 
 
 class ArpCollector(Collector):
-    def __init__(self, check: NodeCheck, guard: ReadGuard | None = None) -> None:
+    def __init__(
+        self,
+        check: NodeCheck,
+        guard: ReadGuard | None = None,
+        vip_series_limit: int = DEFAULT_VIP_SERIES_LIMIT,
+    ) -> None:
         self.check = check
         self.guard = guard or ReadGuard(DEFAULT_SCRAPE_TIMEOUT_S)
+        self.vip_series_limit = vip_series_limit
         self._errors = dict.fromkeys(Failure, 0)
         self._errors_lock = threading.Lock()  # concurrent scrapes count into one dict
 
@@ -43,7 +55,7 @@ class ArpCollector(Collector):
         yield build_info()
         yield role_info(self.check.role)
         if assessment is not None:
-            yield from assessment_families(assessment)
+            yield from assessment_families(assessment, self.vip_series_limit)
         with self._errors_lock:
             if failure is not None:
                 self._errors[failure] += 1
@@ -64,8 +76,12 @@ class ArpCollector(Collector):
             return None, Failure.INTERNAL
 
 
-def build_registry(collector: ArpCollector) -> CollectorRegistry:
-    """A registry of our own: none of prometheus_client's process or GC metrics."""
+def build_registry(collector: ArpCollector, process: bool = True) -> CollectorRegistry:
+    """A registry of our own, never the global one: the verdicts, and the exporter's own
+    process_* metrics (CPU, memory, open files) that every exporter's users expect. A
+    --textfile run leaves process_* out: they would describe a process that has exited."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(collector)
+    if process:
+        ProcessCollector(registry=registry)
     return registry

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Iterable, Mapping
+from ipaddress import IPv4Address
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -19,27 +20,42 @@ from prometheus_client.core import (
 
 from checks import __version__
 from checks.assess import Assessment
-from checks.finding import Finding, Severity
+from checks.finding import Cause, Finding, Severity
 from checks.kernel import effective
 from checks.model import PARAMS, HostState, Role
 
 from .read_guard import Failure
 
-NEW_INTERFACE = "default"  # the findings' subject for interfaces created later
-# A finding this bad on an interface means the kernel leaks the VIP or goes silent there.
-_UNSOUND = (Severity.WARNING, Severity.CRITICAL)
+NEW_INTERFACE = "default"  # the conf entry interfaces created later copy
+_PLACEMENT = (
+    Cause.VIP_ABSENT,
+    Cause.VIP_ON_ARP_INTERFACE,
+    Cause.VIP_WIDE_MASK,
+    Cause.VIP_HOLDER_DOWN,
+    Cause.VIP_NOT_HELD,
+    Cause.VIP_HIDDEN_UNANSWERED,
+    Cause.VIP_ANSWERED_BY_ACCIDENT,
+)
 _SCOPE_NAMES = {0: "global", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
 
 
-def assessment_families(assessment: Assessment) -> list[Metric]:
+# Past this many VIPs only counts are exported per node: --collector.vip-series-limit.
+DEFAULT_VIP_SERIES_LIMIT = 256
+
+
+def assessment_families(
+    assessment: Assessment, vip_series_limit: int = DEFAULT_VIP_SERIES_LIMIT
+) -> list[Metric]:
+    """Series linear in interfaces + VIPs: 2 x (interfaces + 2) raw values, 2 x ARP
+    interfaces effective values, 2 x (ARP interfaces + 1) misconfigured (and as many
+    unsound-after-reboot), one per cause, and per VIP (up to the limit) 3 or more."""
     return [
         raw_values(assessment.state),
         effective_values(assessment),
         misconfigured(assessment),
         *boot_families(assessment),
-        vip_present(assessment),
-        vip_placements(assessment),
-        vip_misplaced(assessment),
+        causes(assessment),
+        *vip_families(assessment, vip_series_limit),
         compliant(assessment),
         findings_by_severity(assessment),
     ]
@@ -80,8 +96,7 @@ def misconfigured(assessment: Assessment) -> GaugeMetricFamily:
         "it is up); interface=default: on interfaces created later.",
         labels=("interface", "parameter"),
     )
-    unsound = _unsound_knobs(f for f in assessment.findings if not f.after_reboot)
-    _add_per_interface(family, assessment, unsound)
+    _add_per_interface(family, assessment, _unsound_knobs(assessment, after_reboot=False))
     return family
 
 
@@ -89,7 +104,6 @@ def boot_families(assessment: Assessment) -> list[Metric]:
     """What the next reboot would leave; absent when the boot check is off (not judged)."""
     if not assessment.boot_checked:
         return []
-    after_reboot = [f for f in assessment.findings if f.after_reboot]
     family = GaugeMetricFamily(
         "lvs_arp_unsound_after_reboot",
         "1 when this interface and parameter are sound now but the boot configuration "
@@ -97,29 +111,103 @@ def boot_families(assessment: Assessment) -> list[Metric]:
         "on interfaces created later.",
         labels=("interface", "parameter"),
     )
-    _add_per_interface(family, assessment, _unsound_knobs(after_reboot))
+    _add_per_interface(family, assessment, _unsound_knobs(assessment, after_reboot=True))
     issues = GaugeMetricFamily(
         "lvs_arp_boot_config_issues",
         "Problems in the boot configuration files (unreadable, malformed or refused lines, "
         "/etc/sysctl.conf not read at boot), as check_lvs_arp -v lists them.",
-        value=sum(1 for f in after_reboot if f.parameter is None),
+        value=sum(1 for f in assessment.findings if f.cause is Cause.BOOT_FILE),
     )
     return [family, issues]
 
 
-def _unsound_knobs(findings: Iterable[Finding]) -> set[tuple[str, str | None]]:
-    return {(f.subject, f.parameter) for f in findings if _is_unsound(f) and f.parameter}
+def _unsound_knobs(assessment: Assessment, after_reboot: bool) -> set[tuple[str, str]]:
+    """(interface or "default", parameter) for every knob problem, now or only after reboot."""
+    unsound: set[tuple[str, str]] = set()
+    for finding in assessment.findings:
+        if finding.parameter is None or not finding.is_problem:
+            continue
+        if finding.after_reboot is not after_reboot:
+            continue
+        if finding.cause in _PLACEMENT:
+            continue  # a placement problem names the VIP's interface, not a knob
+        if finding.cause is Cause.NEW_INTERFACE_RISK or (
+            finding.after_reboot and Cause.NEW_INTERFACE_RISK in finding.consequences
+        ):
+            unsound.add((NEW_INTERFACE, finding.parameter))
+        unsound.update((name, finding.parameter) for name in finding.interfaces)
+    return unsound
 
 
 def _add_per_interface(
-    family: GaugeMetricFamily, assessment: Assessment, unsound: set[tuple[str, str | None]]
+    family: GaugeMetricFamily, assessment: Assessment, unsound: set[tuple[str, str]]
 ) -> None:
     names = [i.name for i in assessment.checked] + [NEW_INTERFACE]
     # An interface judged though not in `checked` (a director's VIP holder) still counts.
-    names += sorted({subject for subject, _ in unsound} - set(names))
+    names += sorted({name for name, _ in unsound} - set(names))
     for name in names:
         for param in PARAMS:
             family.add_metric((name, param), 1 if (name, param) in unsound else 0)
+
+
+def causes(assessment: Assessment) -> GaugeMetricFamily:
+    """One series per root cause: what an alert per problem keys on."""
+    family = GaugeMetricFamily(
+        "lvs_arp_cause",
+        "Interfaces (or VIPs, for a placement) affected by each root cause check_lvs_arp "
+        "reports; conf is the sysctl entry at fault (own: each interface's own entry).",
+        labels=("cause", "severity", "parameter", "conf", "after_reboot"),
+    )
+    totals: dict[tuple[str, str, str, str, str], int] = {}
+    for finding in assessment.findings:
+        if not finding.is_problem:
+            continue
+        key = (
+            finding.cause.value,
+            finding.severity.name.lower(),
+            finding.parameter or "",
+            _conf_label(finding),
+            "true" if finding.after_reboot else "false",
+        )
+        affected = len(finding.interfaces) or len(finding.vips) or 1
+        totals[key] = totals.get(key, 0) + affected
+    for key, value in totals.items():
+        family.add_metric(key, value)
+    return family
+
+
+def _conf_label(finding: Finding) -> str:
+    if finding.parameter is None:
+        return ""
+    if finding.conf is None:
+        return "own"
+    return finding.conf if finding.conf in ("all", NEW_INTERFACE) else "own"
+
+
+def vip_families(assessment: Assessment, vip_series_limit: int) -> list[Metric]:
+    """Per-VIP series up to *vip_series_limit* VIPs; counts always (a kube-proxy node holds
+    thousands of service IPs, and every series costs Prometheus memory)."""
+    misplaced = {
+        vip for f in assessment.findings if f.cause in _PLACEMENT and f.is_problem for vip in f.vips
+    }
+    present = [vip for vip in assessment.vips if assessment.state.addresses_of(vip)]
+    counts = GaugeMetricFamily(
+        "lvs_arp_vips",
+        "VIPs judged, by state: configured on this node (present), placed unsoundly for the "
+        "role (misplaced), and all of them (judged).",
+        labels=("state",),
+    )
+    counts.add_metric(("judged",), len(assessment.vips))
+    counts.add_metric(("present",), len(present))
+    counts.add_metric(("misplaced",), len(misplaced))
+    if len(assessment.vips) > vip_series_limit:
+        return [counts]
+    return [
+        counts,
+        vip_present(assessment),
+        vip_placements(assessment),
+        vip_misplaced(assessment, misplaced),
+    ]
 
 
 def vip_present(assessment: Assessment) -> GaugeMetricFamily:
@@ -146,16 +234,15 @@ def vip_placements(assessment: Assessment) -> InfoMetricFamily:
     return family
 
 
-def vip_misplaced(assessment: Assessment) -> GaugeMetricFamily:
+def vip_misplaced(assessment: Assessment, misplaced: set[IPv4Address]) -> GaugeMetricFamily:
     family = GaugeMetricFamily(
         "lvs_arp_vip_misplaced",
         "1 when the VIP's placement is unsound for the role: missing, on an ARP interface "
         "of a real server, wider than /32, or held where no interface answers for it.",
         labels=("vip",),
     )
-    misplaced = {f.vip for f in assessment.findings if f.subject == "vip" and _is_unsound(f)}
     for vip in assessment.vips:
-        family.add_metric((str(vip),), 1 if str(vip) in misplaced else 0)
+        family.add_metric((str(vip),), 1 if vip in misplaced else 0)
     return family
 
 
@@ -171,16 +258,12 @@ def compliant(assessment: Assessment) -> GaugeMetricFamily:
 def findings_by_severity(assessment: Assessment) -> GaugeMetricFamily:
     family = GaugeMetricFamily(
         "lvs_arp_findings",
-        "Findings of the last read, by severity (as check_lvs_arp reports them).",
+        "Root causes of the last read, by severity (as check_lvs_arp reports them).",
         labels=("severity",),
     )
     for severity in Severity:
         family.add_metric((severity.name.lower(),), assessment.count(severity))
     return family
-
-
-def _is_unsound(finding: Finding) -> bool:
-    return finding.severity in _UNSOUND
 
 
 def role_info(role: Role) -> InfoMetricFamily:

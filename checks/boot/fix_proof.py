@@ -12,41 +12,42 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
-from ..cli.text import merged_sysctl_lines
-from ..finding import Finding, Fix
-from ..judge.remedy import sysctl_file
+from ..finding import BootEvidence, Cause, Finding, Fix, SysctlSetting
+from ..judge.remedy import merged_settings, sysctl_file, sysctl_key
 from ..model import PARAMS, ArpKnobs, HostState, Role
 from ..record import TYPE_CHECKING
-from .reboot import Judge, boot_findings, override_note
+from .reboot import override, reboot_findings
 from .state import boot_value, same_knobs
 
 if TYPE_CHECKING:
+    from ..assess import Policy
     from .state import BootSource
     from .view import BootSetting
 
-# Each round can only unmask what the previous round's lines lowered; two are plenty.
+# Each round can only unmask what the previous round's settings lowered; two are plenty.
 _MAX_ROUNDS = 3
-_KEY_PREFIX = "net.ipv4.conf."
 
-Entry = tuple[str, str]  # (conf name, param)
+Entry = tuple[str, str]  # (conf name, parameter)
 
 
 def persist_fixes(
-    findings: Sequence[Finding], running: HostState, boot: BootSource, judge: Judge, role: Role
-) -> tuple[Finding, ...]:
+    findings: Sequence[Finding], running: HostState, boot: BootSource, policy: Policy
+) -> list[Finding]:
     """*findings* again, their fixes extended until the merged file also holds after reboot."""
-    running_findings = tuple(f for f in findings if not f.after_reboot)
-    fixed = tuple(_with_override_notes(findings, boot, role))
+    running_findings = [f for f in findings if not f.after_reboot]
+    fixed = list(_with_overrides(findings, boot, policy.role))
     for _ in range(_MAX_ROUNDS):
-        values = _entries(merged_sysctl_lines(fixed))
+        values = {(s.conf_name, s.parameter): s.value for s in merged_settings(fixed)}
         if not values:
             break
         applied = _applied(running, values)
-        # Lines that only keep today's values change nothing now: today's verdicts stand.
-        now = running_findings if same_knobs(applied, running) else tuple(judge(applied))
-        booted = _FixedBootView(boot, values, sysctl_file(role))
+        # Settings that only keep today's values change nothing now: today's verdicts stand.
+        now = running_findings if same_knobs(applied, running) else policy.judge(applied)
+        booted = _FixedBootView(boot, values, sysctl_file(policy.role))
         missing = [
-            f for f in boot_findings(applied, now, booted, judge, role) if f.parameter is not None
+            f
+            for f in reboot_findings(applied, now, booted, policy)
+            if f.cause is Cause.LOST_AT_REBOOT
         ]
         if not missing:
             break
@@ -54,65 +55,50 @@ def persist_fixes(
     return fixed
 
 
-def _with_override_notes(
-    findings: Iterable[Finding], boot: BootSource, role: Role
-) -> Iterator[Finding]:
-    """A running fix line that a later boot file sets otherwise: say where to change it."""
+def _with_overrides(findings: Iterable[Finding], boot: BootSource, role: Role) -> Iterator[Finding]:
+    """A running fix setting that a later boot file sets otherwise: say which line wins."""
     for finding in findings:
-        if finding.after_reboot or not finding.fix.sysctl_lines:
-            yield finding  # most findings, on a big host: an OK per interface and parameter
-            continue
-        notes = list(_override_notes(finding, boot, role))
-        if not notes:
+        if finding.after_reboot or not finding.fix.settings:
             yield finding
             continue
-        sentences = [finding.detail.rstrip(".")] if finding.detail else []
-        yield finding._replace(detail=". ".join([*sentences, *notes]) + ".")
+        found = None
+        for setting in finding.fix.settings:
+            at_boot = boot_value(boot, setting.conf_name, setting.parameter, copies_default=False)
+            if at_boot.value != setting.value:
+                found = override(setting.conf_name, at_boot, role)
+                if found is not None:
+                    break
+        yield finding if found is None else finding._replace(boot=BootEvidence(override=found))
 
 
-def _override_notes(finding: Finding, boot: BootSource, role: Role) -> Iterator[str]:
-    for (conf_name, param), value in _entries(finding.fix.sysctl_lines).items():
-        at_boot = boot_value(boot, conf_name, param, copies_default=False)
-        note = override_note(conf_name, at_boot, role)
-        if note is not None and at_boot.value != value:
-            yield note
-
-
-def _attach(findings: tuple[Finding, ...], missing: list[Finding]) -> tuple[Finding, ...]:
-    """Give each missing line to the findings whose fix changed an entry it depends on."""
-    extra: dict[int, list[str]] = {}
+def _attach(findings: list[Finding], missing: list[Finding]) -> list[Finding]:
+    """Give each missing setting to the findings whose fix changed an entry it depends on."""
+    extra: dict[int, list[SysctlSetting]] = {}
     for needed in missing:
-        depends_on = {(conf_name, needed.parameter) for conf_name, _ in needed.raw}
+        parameter = needed.parameter or ""
+        depends_on = {("all", parameter), *((n, parameter) for n in needed.interfaces)}
+        if needed.conf is not None:
+            depends_on.add((needed.conf, parameter))
         owners = [
             n
             for n, finding in enumerate(findings)
-            if depends_on & set(_entries(finding.fix.sysctl_lines))
+            if any((s.conf_name, s.parameter) in depends_on for s in finding.fix.settings)
         ]
         # Only a changed entry can unmask another, so an owner always exists; the first
         # fix is a safe home otherwise.
         if not owners:
-            owners = [next(n for n, f in enumerate(findings) if f.fix.sysctl_lines)]
+            owners = [next(n for n, f in enumerate(findings) if f.fix.settings)]
         for owner in owners:
-            extra.setdefault(owner, []).extend(needed.fix.sysctl_lines)
-    return tuple(
-        _with_lines(finding, extra[n]) if n in extra else finding
+            extra.setdefault(owner, []).extend(needed.fix.settings)
+    return [
+        _with_settings(finding, extra[n]) if n in extra else finding
         for n, finding in enumerate(findings)
-    )
+    ]
 
 
-def _with_lines(finding: Finding, lines: list[str]) -> Finding:
-    merged = tuple(dict.fromkeys((*finding.fix.sysctl_lines, *lines)))
+def _with_settings(finding: Finding, settings: list[SysctlSetting]) -> Finding:
+    merged = tuple(dict.fromkeys((*finding.fix.settings, *settings)))
     return finding._replace(fix=Fix(merged, finding.fix.commands))
-
-
-def _entries(lines: Iterable[str]) -> dict[Entry, int]:
-    """sysctl lines this library wrote, back to (conf name, param) -> value."""
-    entries = {}
-    for line in lines:
-        key, _, value = line.partition("=")
-        conf_name, _, param = key.strip().removeprefix(_KEY_PREFIX).rpartition(".")
-        entries[(conf_name.replace("/", "."), param)] = int(value)
-    return entries
 
 
 def _applied(running: HostState, values: dict[Entry, int]) -> HostState:
@@ -145,9 +131,9 @@ class _FixedBootView:
         value = self.values.get((conf_name, param))
         if value is None:
             return self.boot.setting(conf_name, param)
-        from .view import BootSetting  # loaded already: self.boot came from it
+        from .view import BootSetting
 
-        return BootSetting(value, self.path, 0, f"{_KEY_PREFIX}{conf_name}.{param}")
+        return BootSetting(value, self.path, 0, sysctl_key(conf_name, param))
 
     def setting_for_new_interface(self, param: str, name: str | None = None) -> BootSetting | None:
         if name is not None and (name, param) in self.values:

@@ -1,4 +1,9 @@
-"""check_lvs_arp: the Nagios/Icinga face of the library, on nagiosplugin."""
+"""check_lvs_arp: the Nagios/Icinga face of the library, on nagiosplugin.
+
+Output is bounded whatever the host's size: a status line of at most 90 characters (the
+worst cause, then "(+N more)"), long output (-v) of at most 8 KB grouped by cause, and a
+fixed set of perfdata unless per-interface values are asked for.
+"""
 
 from __future__ import annotations
 
@@ -12,16 +17,18 @@ import nagiosplugin
 
 from ..assess import Assessment
 from ..errors import LvsArpError
-from ..finding import Finding, Severity
-from ..model import ARP_ANNOUNCE, ARP_IGNORE, Role
+from ..finding import Cause, Severity
+from ..model import Role
+from ..names import printable
 from ..record import TYPE_CHECKING
 from .nagios_args import build_parser
 from .options import node_check
-from .text import finding_lines, fix_file_lines
+from .text import finding_lines, fix_file_lines, names, summary, vips_text, within_budget
 
 if TYPE_CHECKING:
     from typing import Any
 
+NAME = "LVS_ARP"
 _STATES = {
     Severity.OK: nagiosplugin.Ok,
     Severity.INFO: nagiosplugin.Ok,
@@ -32,10 +39,20 @@ _STATES = {
 _COUNTED = (Severity.CRITICAL, Severity.WARNING, Severity.UNKNOWN)
 # Pagers and dashboards cut the status line near 90 characters.
 STATUS_LINE_MAX = 90
+_LEAKS = (Cause.REPLY_LEAK, Cause.ANNOUNCE_LEAK, Cause.VIP_UNANSWERED)
+_MISPLACED = (
+    Cause.VIP_ABSENT,
+    Cause.VIP_ON_ARP_INTERFACE,
+    Cause.VIP_WIDE_MASK,
+    Cause.VIP_HOLDER_DOWN,
+    Cause.VIP_NOT_HELD,
+    Cause.VIP_HIDDEN_UNANSWERED,
+    Cause.VIP_ANSWERED_BY_ACCIDENT,
+)
 
 
 class ArpResource(nagiosplugin.Resource):  # type: ignore[misc]
-    """Reads the host once and hands every finding and effective value to the contexts."""
+    """Reads the host once and hands the worst cause and the perfdata to the contexts."""
 
     def __init__(self, options: Any) -> None:
         self.options = options
@@ -43,18 +60,14 @@ class ArpResource(nagiosplugin.Resource):  # type: ignore[misc]
 
     @property
     def name(self) -> str:
-        return "LVS_ARP"
+        return NAME
 
     def probe(self) -> Iterator[nagiosplugin.Metric]:
-        self.assessment = self._assess()
-        # The first finding of each severity is enough for the state and the status line;
-        # nagiosplugin's per-result cost would dominate on hosts with thousands of interfaces.
-        seen: set[Severity] = set()
-        for finding in self.assessment.ranked():
-            if finding.severity not in seen:
-                seen.add(finding.severity)
-                yield nagiosplugin.Metric("finding", finding, context="finding")
-        yield nagiosplugin.Metric("perfdata", _perfdata(self.assessment), context="perfdata")
+        self.assessment = assessment = self._assess()
+        ranked = assessment.ranked()
+        # One result: nagiosplugin's state is the worst, and the summary words it.
+        yield nagiosplugin.Metric("finding", ranked[0] if ranked else None, context="finding")
+        yield nagiosplugin.Metric("perfdata", self._perfdata(assessment), context="perfdata")
 
     def _assess(self) -> Assessment:
         opts = self.options
@@ -63,11 +76,56 @@ class ArpResource(nagiosplugin.Resource):  # type: ignore[misc]
         except LvsArpError as err:
             raise nagiosplugin.CheckError(str(err)) from err
         except nagiosplugin.Timeout:
-            raise  # -t ran out mid-read: guarded says so, not "internal error"
+            raise  # -t ran out mid-read: run() says so, not "internal error"
         except Exception as err:
             if opts.verbose >= 3:
                 raise  # nagiosplugin prints the traceback
             raise nagiosplugin.CheckError(f"internal error: {type(err).__name__}: {err}") from err
+
+    def _perfdata(self, assessment: Assessment) -> str:
+        return perfdata(assessment, self.options.perfdata_interfaces)
+
+
+def perfdata(assessment: Assessment, per_interface: re.Pattern[str] | None = None) -> str:
+    """A fixed set of counts; per-interface effective values only for names *per_interface*
+    matches, since container veths come and go and every label becomes a graph."""
+    findings = assessment.findings
+    leaking = assessment.interfaces_with(*_LEAKS)
+    silent = assessment.interfaces_with(Cause.SILENT)
+    after_reboot = assessment.interfaces_with(Cause.LOST_AT_REBOOT, after_reboot=True)
+    misplaced = {v for f in findings if f.cause in _MISPLACED and f.is_problem for v in f.vips}
+    values = [
+        ("arp_interfaces", len(assessment.checked)),
+        ("leaking", len(leaking)),
+        ("silent", len(silent)),
+        ("unsound_after_reboot", len(after_reboot)),
+        ("vips", len(assessment.vips)),
+        ("vips_misplaced", len(misplaced)),
+    ]
+    values += [(s.name.lower(), assessment.count(s)) for s in _COUNTED]
+    parts = [f"{label}={value};;;0" for label, value in values]
+    if per_interface is not None:
+        all_ignore, all_announce = assessment.state.all
+        for i in assessment.checked:
+            if per_interface.search(i.name):
+                parts.append(f"{label(i.name, 'arp_ignore')}={max(all_ignore, i.knobs[0])}")
+                parts.append(f"{label(i.name, 'arp_announce')}={max(all_announce, i.knobs[1])}")
+    return " ".join(parts)
+
+
+def label(interface: str, parameter: str) -> str:
+    """A perfdata label for any name the kernel allows: distinct names give distinct labels.
+
+    printable() makes it one unambiguous line; the guidelines then want labels with a
+    space, quote or '=' quoted, a quote doubled.
+    """
+    text = f"{printable(interface)}_{parameter}"
+    if _NEEDS_QUOTES.search(text):
+        return "'" + text.replace("'", "''") + "'"
+    return text
+
+
+_NEEDS_QUOTES = re.compile("[ '=\"]")
 
 
 class FindingContext(nagiosplugin.Context):  # type: ignore[misc]
@@ -75,38 +133,13 @@ class FindingContext(nagiosplugin.Context):  # type: ignore[misc]
         super().__init__("finding")
 
     def evaluate(self, metric: nagiosplugin.Metric, resource: Any) -> nagiosplugin.Result:
-        finding: Finding = metric.value
-        return nagiosplugin.Result(_STATES[finding.severity], finding.summary, metric)
+        finding = metric.value
+        if finding is None:
+            return nagiosplugin.Result(nagiosplugin.Unknown, "nothing was judged", metric)
+        return nagiosplugin.Result(_STATES[finding.severity], "", metric)
 
     def performance(self, metric: nagiosplugin.Metric, resource: Any) -> None:
         return None
-
-
-def _perfdata(assessment: Assessment) -> str:
-    """Effective values per ARP-capable interface, then finding counts by severity."""
-    # Formatted here, not by nagiosplugin.Performance: at 2,000 interfaces its per-value
-    # object and quoting logic cost more than reading the values.
-    all_ignore, all_announce = assessment.state.all
-    values = [
-        f"{_label(i.name, ARP_IGNORE)}={max(all_ignore, i.knobs.arp_ignore)} "
-        f"{_label(i.name, ARP_ANNOUNCE)}={max(all_announce, i.knobs.arp_announce)}"
-        for i in assessment.checked
-    ]
-    counts = [
-        str(nagiosplugin.Performance(s.name.lower(), assessment.count(s), min=0)) for s in _COUNTED
-    ]
-    return " ".join(values + counts)
-
-
-def _label(interface: str, param: str) -> str:
-    label = f"{interface}_{param}"
-    # Perfdata labels with spaces, quotes or '=' must be quoted, a quote doubled.
-    if _NEEDS_QUOTES.search(label):
-        return "'" + label.replace("'", "''") + "'"
-    return label
-
-
-_NEEDS_QUOTES = re.compile("[ '=\"]")
 
 
 class PerfdataContext(nagiosplugin.Context):  # type: ignore[misc]
@@ -119,7 +152,6 @@ class PerfdataContext(nagiosplugin.Context):  # type: ignore[misc]
         return nagiosplugin.Result(nagiosplugin.Ok, metric=metric)
 
     def performance(self, metric: nagiosplugin.Metric, resource: Any) -> str:
-        # nagiosplugin only str()s what this returns; one pre-joined string keeps it linear.
         return str(metric.value)
 
 
@@ -131,45 +163,72 @@ class ArpSummary(nagiosplugin.Summary):  # type: ignore[misc]
         assessment = self.resource.assessment
         if assessment is None:
             return ""
-        vips = ", ".join(str(v) for v in assessment.vips)
-        if assessment.role is Role.REALSERVER:
-            count = len(assessment.checked)
-            verb = "interface hides" if count == 1 else "interfaces hide"
-            return f"{count} ARP {verb} VIP {vips}"
-        return f"VIP {vips} answered by ARP"
+        return ok_line(assessment)
 
     def problem(self, results: nagiosplugin.Results) -> str:
-        # The worst finding alone keeps the status line short; counts are in the perfdata.
-        first = results.first_significant
-        hint = str(first.hint)
-        room = STATUS_LINE_MAX - len(f"LVS_ARP {str(first.state).upper()} - ")
-        if len(hint) > room and hint.endswith(")"):
-            # Long interface names: drop the "(arp_ignore eff ...)" evidence; -v still has it.
-            hint = hint.rsplit(" (", 1)[0]
-        return hint
+        assessment = self.resource.assessment
+        if assessment is None:
+            return str(results.first_significant.hint)
+        return problem_line(assessment, str(results.first_significant.state).upper())
 
     def verbose(self, results: nagiosplugin.Results) -> list[str]:
         assessment = self.resource.assessment
         if assessment is None:
             return []
-        fix_file = fix_file_lines(assessment.findings, assessment.role)
-        return finding_lines(assessment.ranked()) + fix_file
+        lines = finding_lines(assessment.ranked(), assessment.role)
+        lines += fix_file_lines(assessment.findings, assessment.role)
+        return within_budget(lines)
+
+
+def ok_line(assessment: Assessment) -> str:
+    """Counts, never lists: '3 ARP interfaces hide VIP 10.0.0.100', '... 5,000 VIPs'."""
+    vips = vips_text(assessment.vips)
+    count = len(assessment.checked)
+    if assessment.role is Role.REALSERVER:
+        verb = "interface hides" if count == 1 else "interfaces hide"
+        return f"{count:,} ARP {verb} {vips}"
+    remark = next((f for f in assessment.ranked() if f.severity is Severity.INFO), None)
+    text = f"{vips} answered by ARP"
+    if remark is not None and remark.cause is Cause.VIP_NOT_HELD:
+        text = f"{vips} not held here: standby (--standby-ok)"
+    return text
+
+
+def problem_line(assessment: Assessment, state: str) -> str:
+    """The worst cause, then (+N more) problems; short forms until it fits 90 characters."""
+    problems = assessment.problems()
+    worst, more = problems[0], len(problems) - 1
+    suffix = f" (+{more} more)" if more else ""
+    room = STATUS_LINE_MAX - len(f"{NAME} {state} - ") - len(suffix)
+    role = assessment.role
+    for text in (
+        summary(worst, role, limit=1),
+        summary(worst, role, limit=1, evidence=False),
+    ):
+        if len(text) <= room:
+            return text + suffix
+    return text[: room - 1] + "…" + suffix
 
 
 def run(argv: Sequence[str]) -> None:
     options = build_parser().parse_args(argv)
     resource = ArpResource(options)
     check = nagiosplugin.Check(resource, FindingContext(), PerfdataContext(), ArpSummary(resource))
-    check.name = "LVS_ARP"
-    check.main(verbose=options.verbose, timeout=options.timeout)
+    check.name = NAME
+    try:
+        check.main(verbose=options.verbose, timeout=options.timeout)
+    except nagiosplugin.Timeout:
+        # nagiosplugin would add a traceback to the long output whenever -v is given, as
+        # Icinga's CheckCommand does: the answer is one line, as without -v.
+        print(f"{NAME} UNKNOWN: Timeout: check execution aborted after {options.timeout}s")
+        sys.exit(3)
 
 
 def _name_bytes_as_escapes(error: UnicodeError) -> tuple[str, int]:
-    """Print the bytes of an interface name that is not UTF-8 as \\xNN, as `printable()` does.
+    """Print bytes that are not UTF-8 as \\xNN if a strict stdout refuses them anyway.
 
-    The kernel takes any bytes but '/', ':' and white space as a name; the readers hand one
-    that is not UTF-8 on as surrogate escapes, which a strict stdout (a UTF-8 locale other
-    than C.UTF-8, or PYTHONIOENCODING) refuses: the whole check would end UNKNOWN.
+    Faces print names through names.printable(); this is the last guard for any other
+    text (a path from an offline tree) on a stdout that is not C.UTF-8.
     """
     if not isinstance(error, UnicodeEncodeError):
         raise error
@@ -186,6 +245,8 @@ def _main() -> None:
 
 # guarded turns any escaped exception into "LVS_ARP UNKNOWN: ..." and exit 3.
 main: Callable[[], None] = nagiosplugin.guarded(verbose=0)(_main)
+
+__all__ = ["label", "main", "names", "perfdata"]
 
 
 if __name__ == "__main__":

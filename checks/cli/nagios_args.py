@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from .. import __version__
@@ -39,7 +40,21 @@ def build_parser() -> PluginArgumentParser:
         "-v", "--verbose", action="count", default=0, help="-v: every interface and the fix"
     )
     parser.add_argument(
+        "--perfdata-interfaces",
+        metavar="REGEX",
+        type=_regex,
+        help="also give each matching ARP interface's effective values as perfdata (by "
+        "default only counts: container veths come and go, and every label becomes a graph)",
+    )
+    parser.add_argument(
         "-t", "--timeout", type=int, default=10, metavar="SECONDS", help="give up (UNKNOWN) after"
     )
     parser.add_argument("-V", "--version", action="version", version=f"%(prog)s {__version__}")
     return parser
+
+
+def _regex(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as err:
+        raise argparse.ArgumentTypeError(f"{pattern!r} is not a valid regex: {err}") from err

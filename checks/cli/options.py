@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import re
 
+from ..assess import NodeCheck
 from ..errors import ConfigError
 from ..judge.vips import parse_vips
 from ..model import Role
-from ..node_check import NodeCheck
 
 DEFAULT_SYSCTL_ROOT = "/"
 

@@ -15,9 +15,21 @@ from typing import NoReturn
 from .. import __version__
 from ..assess import Assessment
 from ..errors import LvsArpError
+from ..finding import Finding
+from ..judge.remedy import sysctl_line
+from ..model import Role
 from .options import add_check_arguments, node_check
-from .preflight_json import document, error_document, report_lines, schema_text
-from .preflight_model import EXIT_SAFE, EXIT_UNJUDGED, preflight
+from .preflight_json import (
+    EXIT_SAFE,
+    EXIT_UNJUDGED,
+    Preflight,
+    Status,
+    document,
+    error_document,
+    preflight,
+    schema_text,
+)
+from .text import LIST_LIMIT, detail, names, summary
 
 _EXIT_CODES = (
     "Exit codes: 0 safe to add (every check PASS); 1 warnings only (sound now, but not "
@@ -85,6 +97,71 @@ def _unjudged(options: argparse.Namespace, message: str) -> int:
     else:
         print(f"lvs-arp-preflight: could not judge this node: {message}")
     return EXIT_UNJUDGED
+
+
+_ROLE_NAMES = {Role.REALSERVER: "real server", Role.DIRECTOR: "director"}
+_VERDICTS = {
+    0: "safe to add",
+    1: "NOT safe to add yet: warnings",
+    2: "NOT safe to add",
+    3: "could not judge",
+}
+_INDENT = "      "  # under the text after "PASS  "
+
+
+def report_lines(result: Preflight) -> list[str]:
+    """One line per cause, WARN and FAIL with why and fix; then the whole fix, to apply by hand."""
+    lines = [_headline(result), ""]
+    role = result.assessment.role
+    for check in result.checks:
+        lines.append(f"{check.status.value:<4}  {summary(check.finding, role, limit=3)}")
+        if check.status is not Status.PASS:
+            lines += _explanation(check.finding, role)
+    return lines + _fix_lines(result)
+
+
+def _headline(result: Preflight) -> str:
+    assessment = result.assessment
+    vips = names(assessment.vips, 3) or "none"
+    counts = ", ".join(
+        f"{result.count(s)} {s.value}" for s in (Status.FAIL, Status.WARN, Status.PASS)
+    )
+    boot = "" if assessment.boot_checked else "; boot check off"
+    return (
+        f"lvs-arp-preflight: {_ROLE_NAMES[assessment.role]}, VIP {vips}: "
+        f"{_VERDICTS[result.exit_code]} ({counts}{boot})"
+    )
+
+
+def _explanation(finding: Finding, role: Role) -> list[str]:
+    why = detail(finding, role)
+    lines = [f"{_INDENT}{why}"] if why else []
+    if len(finding.interfaces) > 3:
+        count = f"{len(finding.interfaces):,}"
+        lines.append(f"{_INDENT}interfaces ({count}): {names(finding.interfaces, LIST_LIMIT)}")
+    if len(finding.vips) > 3:
+        lines.append(f"{_INDENT}VIPs ({len(finding.vips):,}): {names(finding.vips, LIST_LIMIT)}")
+    fixes = [sysctl_line(s) for s in finding.fix.settings] + list(finding.fix.commands)
+    lines += [f"{_INDENT}fix: {fix}" for fix in fixes[:LIST_LIMIT]]
+    if len(fixes) > LIST_LIMIT:
+        lines.append(f"{_INDENT}fix: (+{len(fixes) - LIST_LIMIT:,} more: all below)")
+    return lines
+
+
+def _fix_lines(result: Preflight) -> list[str]:
+    file = result.sysctl_file
+    if file is None and not result.commands:
+        return []
+    lines = ["", "Fix (printed only: nothing was changed on this host):"]
+    if file is not None:
+        path, content = file
+        lines.append(f"  write {path}:")
+        lines += [f"    {line}" for line in content.splitlines()]
+        lines.append(f"  then load it now: sysctl -p {path}")
+    if result.commands:
+        lines.append("  run:")
+        lines += [f"    {command}" for command in result.commands]
+    return lines
 
 
 def main() -> None:

@@ -1,52 +1,310 @@
-"""Findings as text lines: the plugin's long output and the preflight's report share them."""
+"""Findings in words: the plugin's status and long output and the preflight's report share them.
+
+Every list is cut to a few names and a count, so what a finding says stays short whatever
+the host's size; the preflight's JSON carries everything.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from ipaddress import IPv4Address
 
-from ..finding import Finding
-from ..judge.remedy import sysctl_file, sysctl_file_content, sysctl_key
-from ..model import Role
+from ..finding import Cause, Finding, Severity
+from ..judge.remedy import (
+    merged_commands,
+    merged_settings,
+    sysctl_file,
+    sysctl_file_content,
+    sysctl_line,
+)
+from ..kernel import ReplyRule, announce_rule, reply_rule
+from ..model import ARP_IGNORE, Role
+from ..names import printable
+
+# Long output: Nagios Core keeps 8 KB of a plugin's output, NRPE v2 1 KB of the first lines.
+LONG_OUTPUT_BUDGET = 7 * 1024
+LIST_LIMIT = 5  # names shown before "(+N more)" in long output
+SEE_ALL = "lvs-arp-preflight --json lists every interface, VIP and setting"
 
 
-def finding_lines(findings: Sequence[Finding]) -> list[str]:
+def names(items: Sequence[object], limit: int = 1) -> str:
+    """'eth0', 'eth0, eth1', or 'eth0 (+1,001 more)': never longer than *limit* names."""
+    shown = ", ".join(_show(item) for item in items[:limit])
+    rest = len(items) - limit
+    return f"{shown} (+{rest:,} more)" if rest > 0 else shown
+
+
+def _show(item: object) -> str:
+    return printable(item) if isinstance(item, str) else str(item)
+
+
+def setting_text(finding: Finding) -> str:
+    """The knob at fault: 'all.arp_ignore=0', 'eth3.arp_ignore=4 > all=1', ..."""
+    parameter, value = finding.parameter, finding.value
+    if finding.conf == "all":
+        return f"all.{parameter}={value}"
+    if finding.conf == "default":
+        return f"default.{parameter}={value}, all={finding.all_value}"
+    conf = "own " if finding.conf is None else f"{printable(finding.conf)}."
+    return f"{conf}{parameter}={value} > all={finding.all_value}"
+
+
+def summary(finding: Finding, role: Role, limit: int = 1, evidence: bool = True) -> str:
+    """One line saying what the kernel will do, for a status line or a report."""
+    text = _SUMMARIES[finding.cause](finding, role, limit)
+    if evidence and finding.parameter is not None and finding.value is not None:
+        if finding.cause is Cause.LOST_AT_REBOOT:
+            conf = "own" if finding.conf is None else printable(finding.conf)
+            return f"{text} ({conf}.{finding.parameter}={finding.value} lost)"
+        return f"{text} ({setting_text(finding)})"
+    return text
+
+
+def _verb(items: Sequence[object], one: str, several: str) -> str:
+    return one if len(items) == 1 else several
+
+
+def _vips(finding: Finding, limit: int) -> str:
+    return f"{_verb(finding.vips, 'VIP', 'VIPs')} {names(finding.vips, limit)}"
+
+
+def _ifaces(finding: Finding, limit: int) -> str:
+    return names(finding.interfaces, limit)
+
+
+def _consequence(finding: Finding, cause: Cause, limit: int) -> str:
+    """What the interfaces do, worded for a knob cause."""
+    ifaces = finding.interfaces
+    who = _ifaces(finding, limit)
+    if cause is Cause.REPLY_LEAK:
+        return f"{who} {_verb(ifaces, 'answers', 'answer')} ARP for {_vips(finding, limit)}"
+    if cause is Cause.ANNOUNCE_LEAK:
+        return f"{who} {_verb(ifaces, 'announces', 'announce')} {_vips(finding, limit)}"
+    if cause is Cause.SILENT:
+        return f"{who} {_verb(ifaces, 'answers', 'answer')} no ARP, not even for own addresses"
+    if cause is Cause.VIP_UNANSWERED:
+        return f"{who} {_verb(ifaces, 'answers', 'answer')} no ARP for {_vips(finding, limit)}"
+    if cause is Cause.NEW_INTERFACE_RISK:
+        return f"new interfaces would {_new_interface_wrong(finding)}"
+    return f"{who} {cause.value.replace('_', ' ')}"
+
+
+def _new_interface_wrong(finding: Finding) -> str:
+    effective = finding.effective or 0
+    if finding.parameter == ARP_IGNORE:
+        if reply_rule(effective) is ReplyRule.NEVER:
+            return "answer no ARP"
+        return "answer ARP for VIPs"
+    return "announce VIPs"
+
+
+def _lost(finding: Finding, role: Role, limit: int) -> str:
+    consequence = finding.consequences[0] if finding.consequences else Cause.REPLY_LEAK
+    if not finding.interfaces and consequence is not Cause.NEW_INTERFACE_RISK:
+        return f"on reboot {finding.parameter} is no longer kept"
+    return f"on reboot {_consequence(finding, consequence, limit)}"
+
+
+def _role_doubt(finding: Finding, role: Role, limit: int) -> str:
+    if role is Role.REALSERVER:
+        return f"checked as a real server, but IPVS serves {names(finding.vips, 3)}: a director?"
+    return "checked as a director, but IPVS has no virtual services here"
+
+
+def _no_vip(finding: Finding, role: Role, limit: int) -> str:
+    where = "on lo or a NOARP interface" if role is Role.REALSERVER else "in /proc/net/ip_vs"
+    return f"no VIP given and none found {where}; pass --vip"
+
+
+def _wide(finding: Finding, role: Role, limit: int) -> str:
+    address = finding.addresses[0]
+    more = len(finding.addresses) - 1
+    extra = f" (+{more:,} more)" if more > 0 else ""
+    return f"VIP {address}{extra} on {printable(address.interface)} routes {address.network} there"
+
+
+def _boot_file(finding: Finding, role: Role, limit: int) -> str:
+    boot = finding.boot
+    where = "" if boot is None else f"{boot.path}" + (f":{boot.line}" if boot.line else "")
+    return f"boot config problem at {where}"
+
+
+_SUMMARIES = {
+    Cause.REPLY_LEAK: lambda f, r, n: _consequence(f, Cause.REPLY_LEAK, n),
+    Cause.ANNOUNCE_LEAK: lambda f, r, n: _consequence(f, Cause.ANNOUNCE_LEAK, n),
+    Cause.SILENT: lambda f, r, n: _consequence(f, Cause.SILENT, n),
+    Cause.VIP_UNANSWERED: lambda f, r, n: _consequence(f, Cause.VIP_UNANSWERED, n),
+    Cause.NEW_INTERFACE_RISK: lambda f, r, n: _consequence(f, Cause.NEW_INTERFACE_RISK, n),
+    Cause.UNUSUAL_VALUE: lambda f, r, n: (
+        f"{_ifaces(f, n)} {_verb(f.interfaces, 'uses', 'use')} {f.parameter} {f.effective}: "
+        "works, though 0 is usual"
+    ),
+    Cause.REPLY_HIDDEN: lambda f, r, n: (
+        f"{len(f.interfaces):,} ARP {_verb(f.interfaces, 'interface hides', 'interfaces hide')}"
+        " the VIPs from ARP replies"
+    ),
+    Cause.ANNOUNCE_HIDDEN: lambda f, r, n: (
+        f"{len(f.interfaces):,} ARP {_verb(f.interfaces, 'interface keeps', 'interfaces keep')}"
+        " the VIPs out of ARP requests"
+    ),
+    Cause.VIP_ANSWERED: lambda f, r, n: f"{_ifaces(f, n)} answers ARP for {_vips(f, n)}",
+    Cause.VIP_PLACED: lambda f, r, n: f"{_vips(f, n)} on {_ifaces(f, n)}",
+    Cause.VIP_ABSENT: lambda f, r, n: f"{_vips(f, n)} not configured on this real server",
+    Cause.VIP_ON_ARP_INTERFACE: lambda f, r, n: (
+        f"{_ifaces(f, n)} holds {_vips(f, n)}: the node answers ARP for it"
+    ),
+    Cause.VIP_WIDE_MASK: _wide,
+    Cause.VIP_HOLDER_DOWN: lambda f, r, n: f"{_ifaces(f, n)} holds {_vips(f, n)} but is down",
+    Cause.VIP_NOT_HELD: lambda f, r, n: f"{_vips(f, n)} not held here (standby director?)",
+    Cause.VIP_HIDDEN_UNANSWERED: lambda f, r, n: (
+        f"{_vips(f, n)} only on {_placed_on(f)} and no interface answers ARP for it"
+    ),
+    Cause.VIP_ANSWERED_BY_ACCIDENT: lambda f, r, n: (
+        f"{_vips(f, n)} only on {_placed_on(f)}; {_ifaces(f, n)} answers by accident"
+    ),
+    Cause.LOST_AT_REBOOT: _lost,
+    Cause.BOOT_FILE: _boot_file,
+    Cause.ROLE_DOUBT: _role_doubt,
+    Cause.NO_VIP: _no_vip,
+}
+
+
+def _placed_on(finding: Finding) -> str:
+    return names(list(dict.fromkeys(a.interface for a in finding.addresses)), 1)
+
+
+def detail(finding: Finding, role: Role) -> str:
+    """Why, per ARP-SEMANTICS: the longer sentence under a summary."""
+    cause = finding.cause
+    effective = finding.effective
+    if cause in (Cause.REPLY_LEAK, Cause.SILENT, Cause.VIP_UNANSWERED) and effective is not None:
+        return f"With arp_ignore {effective} the interface {reply_rule(effective).value}."
+    if cause is Cause.ANNOUNCE_LEAK and effective is not None:
+        return (
+            f"With arp_announce {effective} the node {announce_rule(effective).value}: its ARP "
+            "requests carry the VIP as sender, and neighbours then map the VIP to this node."
+        )
+    if cause is Cause.LOST_AT_REBOOT:
+        return _lost_detail(finding)
+    if cause is Cause.BOOT_FILE and finding.boot is not None:
+        return finding.boot.message or ""
+    override = finding.boot.override if finding.boot is not None else None
+    text = _DETAILS.get(cause, "")
+    if override is not None:
+        text += f" {override.path}:{override.line} would still win after a reboot: change it."
+    return text.strip()
+
+
+_DETAILS = {
+    Cause.NEW_INTERFACE_RISK: "conf/default is copied into every interface created later (a "
+    "VLAN, bond or veth), and the kernel takes max(all, interface).",
+    Cause.VIP_ABSENT: "The node drops the frames the director forwards to it.",
+    Cause.VIP_ON_ARP_INTERFACE: "Every arp_ignore value that still answers ARP for the node's "
+    "own address also answers for addresses on the receiving interface.",
+    Cause.VIP_WIDE_MASK: "The connected route for that subnet points at the VIP's interface; the "
+    "node can no longer answer clients in that subnet. A VIP needs /32.",
+    Cause.VIP_NOT_HELD: "A backup director (keepalived BACKUP) holds no VIP; pass --standby-ok "
+    "where that is expected.",
+    Cause.VIP_HIDDEN_UNANSWERED: "A director must hold the VIP on its LAN interface and answer "
+    "ARP for it.",
+    Cause.VIP_ANSWERED_BY_ACCIDENT: "It is answered only because this arp_ignore answers for "
+    "any local address; put the VIP on the LAN interface.",
+    Cause.VIP_HOLDER_DOWN: "A down interface answers no ARP: nothing reaches the VIP.",
+    Cause.SILENT: "Neighbours can no longer resolve the node's own address on this interface.",
+    Cause.UNUSUAL_VALUE: "keepalived with use_vmac sets arp_ignore 1; it still answers for the "
+    "VIP on the interface that holds it.",
+    Cause.ROLE_DOUBT: "/proc/net/ip_vs lists virtual services on a real server, or none on a "
+    "director; check the role (a keepalived BACKUP still loads its virtual services).",
+    Cause.NO_VIP: "Without a VIP there is nothing whose ARP behaviour could be judged.",
+}
+
+
+def _lost_detail(finding: Finding) -> str:
+    boot = finding.boot
+    conf = "each affected interface's own" if finding.conf is None else printable(finding.conf)
+    head = f"{conf}.{finding.parameter} is {finding.value} now but"
+    if boot is None:
+        return head + " boot sets it otherwise."
+    if boot.source is not None and not boot.copied_default:
+        where = f"{boot.source.path}:{boot.source.line}"
+        if boot.source.key and any(c in boot.source.key for c in "*?["):
+            where += f" ({boot.source.key})"
+        text = f"{head} {where} sets it to {boot.at_boot}."
+    elif boot.copied_default:
+        text = (
+            f"{head} nothing in sysctl.d sets it: an interface created after systemd-sysctl "
+            f"runs copies conf/default's {boot.at_boot}."
+        )
+    else:
+        text = f"{head} nothing in sysctl.d sets it (boots as {boot.at_boot or 0})."
+    if boot.override is not None:
+        text += (
+            f" {boot.override.path}:{boot.override.line} would still beat the fix file: "
+            "change it there."
+        )
+    return text
+
+
+def finding_lines(findings: Sequence[Finding], role: Role) -> list[str]:
+    """Each cause once: summary, why, what it affects (a few names and a count), its fix."""
     lines = []
     for finding in findings:
-        lines.append(f"{finding.severity.name}: {finding.summary}")
-        if finding.detail:
-            lines.append(f"    {finding.detail}")
-        for command in finding.fix.commands:
-            lines.append(f"    fix: {command}")
+        lines.append(f"{finding.severity.name}: {summary(finding, role, limit=2)}")
+        if finding.severity is Severity.OK:
+            continue
+        why = detail(finding, role)
+        if why:
+            lines.append(f"    {why}")
+        if len(finding.interfaces) > 2:
+            lines.append(
+                f"    interfaces ({len(finding.interfaces):,}): "
+                f"{names(finding.interfaces, LIST_LIMIT)}"
+            )
+        if len(finding.vips) > 2:
+            lines.append(f"    VIPs ({len(finding.vips):,}): {names(finding.vips, LIST_LIMIT)}")
+        settings = [sysctl_line(s) for s in finding.fix.settings]
+        commands = list(finding.fix.commands)
+        for fix in settings[:LIST_LIMIT] + commands[: max(0, LIST_LIMIT - len(settings))]:
+            lines.append(f"    fix: {fix}")
+        hidden = len(settings) + len(commands) - LIST_LIMIT
+        if hidden > 0:
+            lines.append(f"    fix: (+{hidden:,} more: the whole file is below)")
     return lines
 
 
-def fix_file_lines(findings: Iterable[Finding], role: Role) -> list[str]:
-    """All sysctl fixes merged into one sysctl.d file, so a reboot keeps them."""
-    merged = merged_sysctl_lines(findings)
-    if not merged:
-        return []
-    content = sysctl_file_content(role, merged)
-    return [
-        f"fix: write {sysctl_file(role)} with:",
-        *(f"    {line}" for line in content.splitlines()),
-    ]
+def fix_file_lines(findings: Iterable[Finding], role: Role, limit: int = 40) -> list[str]:
+    """All settings merged into the role's sysctl.d file, and the commands, to apply by hand."""
+    findings = list(findings)
+    settings = merged_settings(findings)
+    commands = merged_commands(findings)
+    lines = []
+    if settings:
+        content = sysctl_file_content(role, settings).splitlines()
+        lines.append(f"fix: write {sysctl_file(role)} with:")
+        lines += [f"    {line}" for line in content[:limit]]
+        if len(content) > limit:
+            lines.append(f"    ... (+{len(content) - limit:,} more lines: {SEE_ALL})")
+    if commands:
+        lines.append("fix: run")
+        lines += [f"    {command}" for command in commands[:limit]]
+        if len(commands) > limit:
+            lines.append(f"    ... (+{len(commands) - limit:,} more commands: {SEE_ALL})")
+    return lines
 
 
-def merged_sysctl_lines(findings: Iterable[Finding]) -> list[str]:
-    """One line per key, conf/all and conf/default first.
-
-    Two findings can want different values for one key (a leak's fix lowers conf/all while
-    an after-reboot finding would keep today's value): the worse finding's value wins.
-    """
-    chosen: dict[str, str] = {}
-    for finding in sorted(findings, key=lambda f: -f.severity):
-        for line in finding.fix.sysctl_lines:
-            chosen.setdefault(line.partition("=")[0].strip(), line)
-    return sorted(chosen.values(), key=_global_first)
-
-
-_GLOBAL_PREFIXES = (sysctl_key("all", ""), sysctl_key("default", ""))
+def within_budget(lines: list[str], budget: int = LONG_OUTPUT_BUDGET) -> list[str]:
+    """*lines* cut to *budget* bytes (UTF-8), saying how many were left out and where to look."""
+    kept: list[str] = []
+    used = 0
+    for n, line in enumerate(lines):
+        size = len(line.encode("utf-8", "backslashreplace")) + 1
+        if used + size > budget - 120:
+            kept.append(f"... {len(lines) - n:,} more lines left out to fit Nagios: {SEE_ALL}")
+            return kept
+        kept.append(line)
+        used += size
+    return kept
 
 
-def _global_first(line: str) -> int:
-    return next((rank for rank, p in enumerate(_GLOBAL_PREFIXES) if line.startswith(p)), 2)
+def vips_text(vips: Sequence[IPv4Address]) -> str:
+    return f"{_verb(vips, 'VIP', 'VIPs')} {names(vips, 1)}" if vips else "no VIP"

@@ -1,16 +1,25 @@
-"""A director must keep answering ARP for the VIP on the LAN interface that holds it."""
+"""A director must keep answering ARP for the VIP on the LAN interface that holds it.
+
+Linear in interfaces + VIPs: VIP addresses are grouped by the interface that holds them,
+and each holder's knob is judged once.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from ipaddress import IPv4Address
 
-from ..finding import Finding, Fix, Severity
+from ..finding import Cause, Finding, Fix, Severity
 from ..kernel import ReplyRule, answers_for, reply_rule
 from ..model import ARP_ANNOUNCE, ARP_IGNORE, SCOPE_HOST, Address, HostState, Interface
-from .knob_reading import new_interface_reading, reading
-from .remedy import knob_fix
-from .silence import silent_interface_finding
+from .remedy import add_vips_to_lan
+from .shared import (
+    group_by_decider,
+    knob_finding,
+    new_interface_finding,
+    new_interface_group,
+    silent_findings,
+)
 
 USUAL_VALUE = 0
 
@@ -21,122 +30,141 @@ def assess_director(
     checked: Sequence[Interface],
     standby_ok: bool,
 ) -> Iterator[Finding]:
+    by_name = {i.name: i for i in state.interfaces}
+    held: dict[str, list[Address]] = {}
+    hidden: list[Address] = []
+    not_held: list[IPv4Address] = []
     for vip in vips:
-        yield from _vip_findings(state, vip, checked, standby_ok)
-    for interface in checked:
-        yield from _interface_remarks(state, interface)
-    new = new_interface_reading(state, ARP_IGNORE)
+        placed = state.addresses_of(vip)
+        on_lan = [a for a in placed if a.interface in by_name and by_name[a.interface].does_arp]
+        if not placed:
+            not_held.append(vip)
+        for address in on_lan:
+            held.setdefault(address.interface, []).append(address)
+        if placed and not on_lan:
+            hidden.append(placed[0])
+    findings: list[Finding] = []
+    if not_held:
+        findings.append(_not_held(tuple(not_held), standby_ok))
+    for name, addresses in held.items():
+        findings += _holder_findings(state, by_name[name], addresses)
+    findings += _hidden_findings(state, hidden, checked)
+    findings += silent_findings(state, checked, USUAL_VALUE, _answers)
+    findings += _unusual_values(state, checked)
+    yield from findings
+    new = new_interface_group(state, ARP_IGNORE)
     if reply_rule(new.effective) is ReplyRule.NEVER:
-        yield new.finding(
-            Severity.WARNING,
-            "new interfaces would answer no ARP",
-            "conf/default is copied into every interface created later.",
-            fix=knob_fix(state, None, ARP_IGNORE, USUAL_VALUE, _answers),
-        )
+        # Where conf/all decides for new interfaces too, a finding on conf/all says it already.
+        all_at_fault = any(f.conf == "all" and f.is_problem for f in findings)
+        if new.value > new.all_value or not all_at_fault:
+            yield new_interface_finding(state, new, USUAL_VALUE, _answers)
 
 
 def _answers(value: int) -> bool:
     return reply_rule(value) is not ReplyRule.NEVER
 
 
-def _vip_findings(
-    state: HostState, vip: IPv4Address, checked: Sequence[Interface], standby_ok: bool
-) -> Iterator[Finding]:
-    by_name = {i.name: i for i in state.interfaces}
-    placed = state.addresses_of(vip)
-    on_lan = [a for a in placed if a.interface in by_name and by_name[a.interface].does_arp]
-    if not placed:
-        yield _standby_finding(vip, standby_ok)
-    elif on_lan:
-        for address in on_lan:
-            yield _holder_finding(state, by_name[address.interface], address)
-    else:
-        yield _hidden_vip_finding(state, vip, placed[0], checked)
-
-
-def _standby_finding(vip: IPv4Address, standby_ok: bool) -> Finding:
+def _not_held(vips: tuple[IPv4Address, ...], standby_ok: bool) -> Finding:
     return Finding(
         Severity.INFO if standby_ok else Severity.WARNING,
-        f"VIP {vip} is not held here (standby director?)",
-        subject="vip",
-        vip=str(vip),
-        detail="A backup director (keepalived BACKUP) holds no VIP; pass --standby-ok "
-        "where that is expected.",
-        fix=Fix(commands=(f"ip addr add {vip}/32 dev <lan-interface>",)),
+        Cause.VIP_NOT_HELD,
+        vips=vips,
+        fix=add_vips_to_lan(vips),
     )
 
 
-def _holder_finding(state: HostState, interface: Interface, address: Address) -> Finding:
-    knob = reading(state, interface, ARP_IGNORE)
-    rule = reply_rule(knob.effective)
-    vip = str(address.ip)
-    scope_host = address.scope == SCOPE_HOST
-    if not answers_for(rule, on_receiving_interface=True, scope_host=scope_host):
-        return knob.finding(
-            Severity.CRITICAL,
-            f"{interface.name} answers no ARP for VIP {vip}",
-            f"With arp_ignore {knob.effective} the interface {rule.value}.",
-            vip=vip,
-            fix=knob_fix(state, interface, ARP_IGNORE, USUAL_VALUE, _answers),
-        )
-    if not interface.is_up:
-        return knob.finding(
-            Severity.CRITICAL, f"{interface.name} holds VIP {vip} but is down", "", vip=vip
-        )
-    if knob.effective != USUAL_VALUE:
-        return knob.finding(
-            Severity.INFO,
-            f"{interface.name} answers ARP for VIP {vip}, with an unusual value",
-            f"With arp_ignore {knob.effective} the interface {rule.value}; that works "
-            "(keepalived use_vmac sets 1).",
-            vip=vip,
-        )
-    return knob.finding(
-        Severity.OK, f"{interface.name} answers ARP for VIP {vip}", rule.value, vip=vip
-    )
-
-
-def _hidden_vip_finding(
-    state: HostState, vip: IPv4Address, placed: Address, checked: Sequence[Interface]
-) -> Finding:
-    """VIP only on lo or a NOARP interface: only an arp_ignore answering for any address helps."""
-    scope_host = placed.scope == SCOPE_HOST
-    answering = [
-        i
-        for i in checked
-        if i.is_up
-        and answers_for(
-            reply_rule(reading(state, i, ARP_IGNORE).effective),
-            on_receiving_interface=False,
-            scope_host=scope_host,
-        )
+def _holder_findings(
+    state: HostState, interface: Interface, addresses: Sequence[Address]
+) -> Iterator[Finding]:
+    """The holder must answer for each VIP it holds: arp_ignore 3 hides scope-host ones."""
+    (group,) = group_by_decider(state, ARP_IGNORE, (interface,))
+    rule = reply_rule(group.effective)
+    unanswered = [
+        a
+        for a in addresses
+        if not answers_for(rule, on_receiving_interface=True, scope_host=a.scope == SCOPE_HOST)
     ]
-    if answering:
-        knob = reading(state, answering[0], ARP_IGNORE)
-        # The plugin drops the "(arp_ignore eff ...)" evidence from a status line too long
-        # for pagers; -v keeps it.
-        return knob.finding(
-            Severity.WARNING,
-            f"VIP {vip} only on {placed.interface}; {knob.conf_name} answers by accident",
-            "It is answered only because this arp_ignore answers for any local address; "
-            "put the VIP on the LAN interface.",
-            vip=str(vip),
+    skipped = set(unanswered)
+    answered = [a for a in addresses if a not in skipped]
+    if unanswered:
+        yield knob_finding(
+            state,
+            Cause.VIP_UNANSWERED,
+            group,
+            Severity.CRITICAL,
+            [a.ip for a in unanswered],
+            fix_to=(USUAL_VALUE, _answers),
+        )._replace(addresses=tuple(unanswered))
+    if not answered:
+        return
+    ips = tuple(a.ip for a in answered)
+    if not interface.is_up:
+        yield Finding(
+            Severity.CRITICAL,
+            Cause.VIP_HOLDER_DOWN,
+            interfaces=(interface.name,),
+            vips=ips,
+            addresses=tuple(answered),
+            fix=Fix(commands=(f"ip link set {interface.name} up",)),
         )
-    return Finding(
-        Severity.CRITICAL,
-        f"VIP {vip} is only on {placed.interface} and no interface answers ARP for it",
-        subject="vip",
-        vip=str(vip),
-        detail="A director must hold the VIP on its LAN interface and answer ARP for it.",
-        fix=Fix(commands=(f"ip addr add {vip}/32 dev <lan-interface>",)),
+        return
+    yield Finding(
+        Severity.OK,
+        Cause.VIP_ANSWERED,
+        parameter=ARP_IGNORE,
+        conf=group.conf,
+        value=group.value,
+        all_value=group.all_value,
+        interfaces=(interface.name,),
+        vips=ips,
+        addresses=tuple(answered),
     )
 
 
-def _interface_remarks(state: HostState, interface: Interface) -> Iterator[Finding]:
-    silent = silent_interface_finding(state, interface, USUAL_VALUE, _answers)
-    if silent is not None:
-        yield silent
-    for param in (ARP_IGNORE, ARP_ANNOUNCE):
-        knob = reading(state, interface, param)
-        severity = Severity.OK if knob.effective == USUAL_VALUE else Severity.INFO
-        yield knob.finding(severity, interface.name, "")
+def _hidden_findings(
+    state: HostState, hidden: Sequence[Address], checked: Sequence[Interface]
+) -> Iterator[Finding]:
+    """VIPs only on lo or a NOARP interface: only an arp_ignore answering for any address helps."""
+    if not hidden:
+        return
+    any_local: list[str] = []
+    not_scope_host: list[str] = []
+    for interface in checked:
+        if not interface.is_up:
+            continue
+        rule = reply_rule(max(state.all.arp_ignore, interface.knobs.arp_ignore))
+        if rule is ReplyRule.ANY_LOCAL:
+            any_local.append(interface.name)
+        if answers_for(rule, on_receiving_interface=False, scope_host=False):
+            not_scope_host.append(interface.name)
+    accidental = [a for a in hidden if any_local or (a.scope != SCOPE_HOST and not_scope_host)]
+    chosen = set(accidental)
+    unanswered = [a for a in hidden if a not in chosen]
+    if accidental:
+        answering = any_local or not_scope_host
+        yield Finding(
+            Severity.WARNING,
+            Cause.VIP_ANSWERED_BY_ACCIDENT,
+            parameter=ARP_IGNORE,
+            all_value=state.all.arp_ignore,
+            interfaces=tuple(answering),
+            vips=tuple(a.ip for a in accidental),
+            addresses=tuple(accidental),
+            fix=add_vips_to_lan(a.ip for a in accidental),
+        )
+    if unanswered:
+        yield Finding(
+            Severity.CRITICAL,
+            Cause.VIP_HIDDEN_UNANSWERED,
+            vips=tuple(a.ip for a in unanswered),
+            addresses=tuple(unanswered),
+            fix=add_vips_to_lan(a.ip for a in unanswered),
+        )
+
+
+def _unusual_values(state: HostState, checked: Sequence[Interface]) -> Iterator[Finding]:
+    """Values other than 0 work on a director (keepalived use_vmac sets 1): remarks only."""
+    for parameter in (ARP_IGNORE, ARP_ANNOUNCE):
+        for group in group_by_decider(state, parameter, checked):
+            if group.effective != USUAL_VALUE:
+                yield knob_finding(state, Cause.UNUSUAL_VALUE, group, Severity.INFO)

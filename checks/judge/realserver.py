@@ -1,18 +1,35 @@
-"""A real server must hold each VIP on lo (or a NOARP interface) and never reveal it by ARP."""
+"""A real server must hold each VIP on lo (or a NOARP interface) and never reveal it by ARP.
+
+Cost is linear in interfaces + VIPs: what a knob value leaks is worked out once per value,
+and which VIPs lie on an interface's subnets is looked up per VIP in an index of the
+subnets, never by pairing every interface with every VIP.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from ipaddress import IPv4Address
 
-from ..finding import NO_FIX, Finding, Fix, Severity
-from ..kernel import ReplyRule, announce_rule, announces_source, answers_for, reply_rule
-from ..model import ARP_ANNOUNCE, ARP_IGNORE, SCOPE_HOST, HostState, Interface
-from ..record import Record
-from .knob_reading import KnobReading, new_interface_reading
-from .remedy import knob_fix, move_vip_to_lo, sysctl_key
-from .silence import silent_interface_finding
-from .vips import is_scope_host
+from ..finding import Cause, Finding, Severity
+from ..kernel import (
+    AnnounceRule,
+    ReplyRule,
+    announce_rule,
+    answers_for,
+    reply_rule,
+)
+from ..model import ARP_ANNOUNCE, ARP_IGNORE, Address, HostState, Interface
+from .remedy import move_vips_to_lo
+from .shared import (
+    KnobGroup,
+    group_by_decider,
+    knob_finding,
+    leak_severity,
+    new_interface_finding,
+    new_interface_group,
+    silent_findings,
+)
+from .vips import SubnetIndex, is_scope_host
 
 IGNORE_TARGET = 1
 ANNOUNCE_TARGET = 2
@@ -21,258 +38,204 @@ ANNOUNCE_TARGET = 2
 def assess_realserver(
     state: HostState, vips: Sequence[IPv4Address], checked: Sequence[Interface]
 ) -> Iterator[Finding]:
-    for vip in vips:
-        yield from vip_placement(state, vip)
-    judge = _KnobJudge(state, vips)
-    for interface in checked:
-        yield judge.reply_finding(interface)
-        yield judge.announce_finding(interface)
-        silent = silent_interface_finding(state, interface, IGNORE_TARGET, judge.hides)
-        if silent is not None:
-            yield silent
-    yield from _new_interface_findings(state, vips, judge)
+    yield from vip_placement(state, vips)
+    judge = _ReplyJudge(state, vips)
+    knobs = [
+        *_reply_findings(state, checked, judge),
+        *_announce_findings(state, vips, checked),
+        *silent_findings(state, checked, IGNORE_TARGET, judge.hides),
+    ]
+    yield from knobs
+    # Where conf/all decides for new interfaces too, a finding on conf/all says it already.
+    at_fault = {(f.conf, f.parameter) for f in knobs if f.is_problem}
+    for finding in _new_interface_findings(state, vips, checked, judge):
+        default_decides = finding.effective != finding.all_value
+        if default_decides or ("all", finding.parameter) not in at_fault:
+            yield finding
 
 
-def vip_placement(state: HostState, vip: IPv4Address) -> Iterator[Finding]:
-    placed = state.addresses_of(vip)
-    if not placed:
-        yield Finding(
-            Severity.CRITICAL,
-            f"VIP {vip} is not configured on this real server",
-            subject="vip",
-            vip=str(vip),
-            detail="The node drops the frames the director forwards to it.",
-            fix=move_vip_to_lo(vip, None),
-        )
+def vip_placement(state: HostState, vips: Sequence[IPv4Address]) -> Iterator[Finding]:
+    """One finding per kind of placement and interface, with the VIPs it concerns."""
+    absent: list[IPv4Address] = []
+    on_arp: dict[str, list[Address]] = {}
+    wide: dict[str, list[Address]] = {}
+    placed: dict[str, list[Address]] = {}
     does_arp = {i.name for i in state.interfaces if i.does_arp}
-    for address in placed:
-        if address.interface in does_arp:
+    for vip in vips:
+        addresses = state.addresses_of(vip)
+        if not addresses:
+            absent.append(vip)
+        for address in addresses:
+            if address.interface in does_arp:
+                on_arp.setdefault(address.interface, []).append(address)
+            elif address.prefixlen != 32:
+                wide.setdefault(address.interface, []).append(address)
+            else:
+                placed.setdefault(address.interface, []).append(address)
+    if absent:
+        yield Finding(
+            Severity.CRITICAL, Cause.VIP_ABSENT, vips=tuple(absent), fix=move_vips_to_lo(absent)
+        )
+    for cause, by_interface in ((Cause.VIP_ON_ARP_INTERFACE, on_arp), (Cause.VIP_WIDE_MASK, wide)):
+        for interface, misplaced in by_interface.items():
+            ips = tuple(a.ip for a in misplaced)
             yield Finding(
                 Severity.CRITICAL,
-                f"{address.interface} holds VIP {vip}: the node answers ARP for it",
-                subject="vip",
-                vip=str(vip),
-                detail="Every arp_ignore value that still answers ARP for the node's own "
-                "address also answers for addresses on the receiving interface.",
-                fix=move_vip_to_lo(vip, address),
+                cause,
+                interfaces=(interface,),
+                vips=ips,
+                addresses=tuple(misplaced),
+                fix=move_vips_to_lo(ips, misplaced),
             )
-        elif address.prefixlen != 32:
-            yield Finding(
-                Severity.CRITICAL,
-                f"VIP {address} on {address.interface} routes {address.network} there",
-                subject="vip",
-                vip=str(vip),
-                detail=f"The connected route for {address.network} points at {address.interface}; "
-                "the node can no longer answer clients in that subnet. A VIP needs /32.",
-                fix=move_vip_to_lo(vip, address),
-            )
-        else:
-            yield Finding(
-                Severity.OK,
-                f"VIP {address} on {address.interface}",
-                subject="vip",
-                vip=str(vip),
-            )
+    for interface, sound in placed.items():
+        yield Finding(
+            Severity.OK,
+            Cause.VIP_PLACED,
+            interfaces=(interface,),
+            vips=tuple(a.ip for a in sound),
+            addresses=tuple(sound),
+        )
 
 
-def _leak_severity(interface: Interface) -> Severity:
-    # A down interface sends and answers nothing yet, but it will once brought up.
-    return Severity.CRITICAL if interface.is_up else Severity.WARNING
-
-
-class _Verdict(Record):
-    """What one knob value means on interfaces alike in every respect but their name."""
-
-    severity: Severity
-    text: str  # follows the interface's name in the summary
-    detail: str
-    vip: str | None = None
-    sound: Callable[[int], bool] | None = None  # set when the finding needs a fix
-
-
-class _KnobJudge:
-    """Judges each interface's knobs; what depends only on values is worked out once per value.
-
-    Hosts with thousands of interfaces repeat a handful of values, and this runs on every
-    NRPE poll and every scrape.
-    """
+class _ReplyJudge:
+    """Which VIPs an effective arp_ignore answers ARP for, worked out once per value."""
 
     def __init__(self, state: HostState, vips: Sequence[IPv4Address]) -> None:
-        self.state = state
-        self.vips = vips
-        self._scope_host = [(str(v), is_scope_host(state, v)) for v in vips]
-        self._reply_leaks: dict[int, list[str]] = {}
-        self._fixes: dict[tuple[str, int], Fix] = {}
-        self._reply_verdicts: dict[tuple[int, bool, tuple[str, ...]], _Verdict] = {}
-        self._announce_verdicts: dict[tuple[int, bool, tuple[bool, ...]], _Verdict] = {}
-        self._holders = {a.interface for v in vips for a in state.addresses_of(v)}
-        self._off_link = (False,) * len(vips)
+        self.vips = tuple(vips)
+        # arp_ignore 3 hides only VIPs whose every copy has scope host.
+        self.not_scope_host = tuple(v for v in vips if not is_scope_host(state, v))
+        self._leaks: dict[int, tuple[IPv4Address, ...]] = {}
 
-    def reply_leaks(self, effective: int) -> list[str]:
-        """The VIPs an interface with this effective arp_ignore answers ARP for."""
-        leaked = self._reply_leaks.get(effective)
-        if leaked is None:
+    def leaks(self, effective: int) -> tuple[IPv4Address, ...]:
+        """The VIPs (held elsewhere than the receiving interface) answered at *effective*."""
+        found = self._leaks.get(effective)
+        if found is None:
             rule = reply_rule(effective)
-            leaked = [
-                vip
-                for vip, scope_host in self._scope_host
-                if answers_for(rule, on_receiving_interface=False, scope_host=scope_host)
-            ]
-            self._reply_leaks[effective] = leaked
-        return leaked
-
-    def _held_here(self, interface: Interface, effective: int) -> list[str]:
-        """A VIP misplaced on this interface is answered by every value that answers at all."""
-        rule = reply_rule(effective)
-        return [
-            str(a.ip)
-            for a in self.state.addresses_on(interface.name)
-            if a.ip in self.vips
-            and answers_for(rule, on_receiving_interface=True, scope_host=a.scope == SCOPE_HOST)
-        ]
+            if rule is ReplyRule.NOT_SCOPE_HOST:
+                found = self.not_scope_host
+            elif answers_for(rule, on_receiving_interface=False, scope_host=False):
+                found = self.vips
+            else:
+                found = ()
+            self._leaks[effective] = found
+        return found
 
     def hides(self, arp_ignore: int) -> bool:
-        return reply_rule(arp_ignore) is not ReplyRule.NEVER and not self.reply_leaks(arp_ignore)
+        return reply_rule(arp_ignore) is not ReplyRule.NEVER and not self.leaks(arp_ignore)
 
-    def reply_finding(self, interface: Interface) -> Finding:
-        own = interface.knobs.arp_ignore
-        value = max(self.state.all.arp_ignore, own)
-        held = self._held_here(interface, value) if interface.name in self._holders else []
-        key = (own, interface.is_up, tuple(held))
-        verdict = self._reply_verdicts.get(key)
-        if verdict is None:
-            verdict = self._reply_verdict(interface, value, held)
-            self._reply_verdicts[key] = verdict
-        return self._finding(interface, ARP_IGNORE, own, value, verdict, IGNORE_TARGET)
 
-    def _reply_verdict(self, interface: Interface, value: int, held: list[str]) -> _Verdict:
-        leaked = self.reply_leaks(value) + held
-        rule = reply_rule(value)
-        if not leaked:
-            return _Verdict(Severity.OK, "hides the VIPs from ARP replies", rule.value)
-        return _Verdict(
-            _leak_severity(interface),
-            f"answers ARP for VIP {_first_of(leaked)}",
-            f"With arp_ignore {value} the interface {rule.value}.",
-            vip=leaked[0],
-            sound=self.hides,
-        )
+def _reply_findings(
+    state: HostState, checked: Sequence[Interface], judge: _ReplyJudge
+) -> Iterator[Finding]:
+    for group in group_by_decider(state, ARP_IGNORE, checked):
+        leaked = judge.leaks(group.effective)
+        if leaked:
+            yield knob_finding(
+                state,
+                Cause.REPLY_LEAK,
+                group,
+                leak_severity(group),
+                leaked,
+                fix_to=(IGNORE_TARGET, judge.hides),
+            )
+        else:
+            yield knob_finding(state, Cause.REPLY_HIDDEN, group, Severity.OK)
 
-    def announce_finding(self, interface: Interface) -> Finding:
-        own = interface.knobs.arp_announce
-        value = max(self.state.all.arp_announce, own)
-        addresses = self.state.addresses_on(interface.name)
-        # Most interfaces of a big host (VLAN members, bond slaves) have no address at all.
-        on_link = (
-            tuple(any(a.shares_subnet(vip) for a in addresses) for vip in self.vips)
-            if addresses
-            else self._off_link
-        )
-        key = (own, interface.is_up, on_link)
-        verdict = self._announce_verdicts.get(key)
-        if verdict is None:
-            verdict = self._announce_verdict(interface, value, on_link)
-            self._announce_verdicts[key] = verdict
-        return self._finding(interface, ARP_ANNOUNCE, own, value, verdict, ANNOUNCE_TARGET)
 
-    def _announce_verdict(
-        self, interface: Interface, value: int, on_link: tuple[bool, ...]
-    ) -> _Verdict:
-        rule = announce_rule(value)
-        leaked = [
-            str(vip)
-            for vip, linked in zip(self.vips, on_link, strict=True)
-            if announces_source(rule, source_on_link=linked)
-        ]
-        if not leaked:
-            return _Verdict(Severity.OK, "keeps the VIPs out of ARP requests", rule.value)
-        return _Verdict(
-            _leak_severity(interface),
-            f"announces VIP {_first_of(leaked)}",
-            f"With arp_announce {value} the node {rule.value}: its ARP requests "
-            "carry the VIP as sender, and neighbours then map the VIP to this node.",
-            vip=leaked[0],
-            sound=_announce_hides,
-        )
+def _announce_findings(
+    state: HostState, vips: Sequence[IPv4Address], checked: Sequence[Interface]
+) -> Iterator[Finding]:
+    groups = group_by_decider(state, ARP_ANNOUNCE, checked)
+    on_link = _on_link_vips(state, vips, groups)
+    for group, (members, linked) in zip(groups, on_link, strict=True):
+        rule = announce_rule(group.effective)
+        sound = group
+        if rule is AnnounceRule.PACKET_SOURCE and vips:
+            affected, leaked = group, tuple(vips)
+            sound = group._replace(interfaces=())
+        elif rule is AnnounceRule.ON_LINK_SOURCE and members:
+            # arp_announce 1 keeps the VIP as sender only where it is on-link.
+            affected, leaked = group._replace(interfaces=members), linked
+            hit = {i.name for i in members}
+            sound = group._replace(
+                interfaces=tuple(i for i in group.interfaces if i.name not in hit)
+            )
+        if sound is not group:
+            yield knob_finding(
+                state,
+                Cause.ANNOUNCE_LEAK,
+                affected,
+                leak_severity(affected),
+                leaked,
+                fix_to=(ANNOUNCE_TARGET, _announce_hides),
+            )
+        if sound.interfaces:
+            yield knob_finding(state, Cause.ANNOUNCE_HIDDEN, sound, Severity.OK)
 
-    def _finding(
-        self,
-        interface: Interface,
-        param: str,
-        own: int,
-        value: int,
-        verdict: _Verdict,
-        target: int,
-    ) -> Finding:
-        name = interface.name
-        all_value = self.state.all.get(param)
-        fix = (
-            NO_FIX if verdict.sound is None else self._fix(interface, param, target, verdict.sound)
-        )
-        # The same words KnobReading.describe() gives, built inline: this runs per interface.
-        return Finding(
-            verdict.severity,
-            f"{name} {verdict.text} ({param} eff {value}: all={all_value} {name}={own})",
-            name,
-            param,
-            (("all", all_value), (name, own)),
-            value,
-            verdict.vip,
-            verdict.detail,
-            fix,
-        )
 
-    def _fix(
-        self, interface: Interface, param: str, target: int, sound: Callable[[int], bool]
-    ) -> Fix:
-        # The fix names the interface only when its own value outbids conf/all; otherwise
-        # every interface with the same value shares one.
-        key = (param, interface.knobs.get(param))
-        fix = self._fixes.get(key)
-        if fix is None:
-            fix = knob_fix(self.state, interface, param, target, sound)
-            own_key = sysctl_key(interface.name, param)
-            if not any(line.startswith(own_key) for line in fix.sysctl_lines):
-                self._fixes[key] = fix
-        return fix
+def _on_link_vips(
+    state: HostState, vips: Sequence[IPv4Address], groups: Sequence[KnobGroup]
+) -> list[tuple[tuple[Interface, ...], tuple[IPv4Address, ...]]]:
+    """Per group with arp_announce 1: its interfaces that have a VIP on-link, and those VIPs."""
+    index = SubnetIndex()
+    members: list[tuple[int, Interface]] = []
+    for n, group in enumerate(groups):
+        if announce_rule(group.effective) is AnnounceRule.ON_LINK_SOURCE:
+            for interface in group.interfaces:
+                for address in state.addresses_on(interface.name):
+                    index.add(address, len(members))
+                members.append((n, interface))
+    hit_interfaces: list[set[str]] = [set() for _ in groups]
+    hit_vips: list[dict[IPv4Address, None]] = [{} for _ in groups]
+    # Each subnet's members are marked once, however many VIPs it holds: linear even when
+    # a thousand interfaces share one subnet with thousands of VIPs.
+    groups_in: dict[int, set[int]] = {}
+    for vip in vips:
+        for bucket in index.buckets(vip):
+            present = groups_in.get(id(bucket))
+            if present is None:
+                present = groups_in[id(bucket)] = set()
+                for tag in bucket:
+                    n, interface = members[tag]
+                    hit_interfaces[n].add(interface.name)
+                    present.add(n)
+            for n in present:
+                hit_vips[n][vip] = None
+    return [
+        (tuple(i for i in group.interfaces if i.name in hit_interfaces[n]), tuple(hit_vips[n]))
+        for n, group in enumerate(groups)
+    ]
 
 
 def _announce_hides(arp_announce: int) -> bool:
-    return arp_announce == ANNOUNCE_TARGET
+    return announce_rule(arp_announce) is AnnounceRule.INTERFACE_ADDRESS
 
 
 def _new_interface_findings(
-    state: HostState, vips: Sequence[IPv4Address], judge: _KnobJudge
+    state: HostState,
+    vips: Sequence[IPv4Address],
+    checked: Sequence[Interface],
+    judge: _ReplyJudge,
 ) -> Iterator[Finding]:
     """A VLAN or bond added later starts from conf/default: does max(all, default) still hide?"""
-    ignore = new_interface_reading(state, ARP_IGNORE)
-    if reply_rule(ignore.effective) is ReplyRule.NEVER:
-        yield _fragile(ignore, "answer no ARP", IGNORE_TARGET, judge.hides, state)
-    elif judge.reply_leaks(ignore.effective):
-        yield _fragile(ignore, "answer for VIPs", IGNORE_TARGET, judge.hides, state)
-    announce = new_interface_reading(state, ARP_ANNOUNCE)
+    ignore = new_interface_group(state, ARP_IGNORE)
+    if not judge.hides(ignore.effective):
+        yield new_interface_finding(state, ignore, IGNORE_TARGET, judge.hides)
+    announce = new_interface_group(state, ARP_ANNOUNCE)
+    rule = announce_rule(announce.effective)
     # A new interface's subnet is unknown: judge it like the existing ones, where the usual
     # LVS-DR layout puts the VIP inside the LAN's subnet.
-    does_arp = {i.name for i in state.interfaces if i.does_arp}
-    on_link = any(
-        a.shares_subnet(vip) for a in state.addresses if a.interface in does_arp for vip in vips
-    )
-    if announces_source(announce_rule(announce.effective), source_on_link=on_link):
-        yield _fragile(announce, "announce VIPs", ANNOUNCE_TARGET, _announce_hides, state)
+    if rule is AnnounceRule.PACKET_SOURCE or (
+        rule is AnnounceRule.ON_LINK_SOURCE and _any_on_link(state, vips, checked)
+    ):
+        yield new_interface_finding(state, announce, ANNOUNCE_TARGET, _announce_hides)
 
 
-def _fragile(
-    knob: KnobReading, wrong: str, target: int, sound: Callable[[int], bool], state: HostState
-) -> Finding:
-    fix = knob_fix(state, None, knob.param, target, sound)
-    return knob.finding(
-        Severity.WARNING,
-        f"new interfaces would {wrong}",
-        "conf/default is copied into every interface created later (a VLAN, bond or veth), "
-        "and the kernel takes max(all, interface).",
-        fix=fix,
-    )
-
-
-def _first_of(items: Sequence[str]) -> str:
-    return items[0] if len(items) == 1 else f"{items[0]} (+{len(items) - 1} more)"
+def _any_on_link(
+    state: HostState, vips: Sequence[IPv4Address], checked: Sequence[Interface]
+) -> bool:
+    index = SubnetIndex()
+    for interface in checked:
+        for address in state.addresses_on(interface.name):
+            index.add(address, 0)
+    return any(index.buckets(vip) for vip in vips)

@@ -1,12 +1,14 @@
-"""The sysctl.d lines and ip commands that would fix a finding. Nothing here applies them."""
+"""The one home of the fix: which settings make a knob sound, and how sysctl.d spells them.
+
+Nothing here applies anything: fixes are data for the faces to print.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from ipaddress import IPv4Address
 
-from ..finding import Fix
-from ..kernel import effective
+from ..finding import Finding, Fix, SysctlSetting
 from ..model import Address, HostState, Interface, Role
 
 # One file per role, so a node's fix never mixes with another tool's sysctl.d file.
@@ -18,64 +20,94 @@ _PURPOSE = {
     Role.REALSERVER: "LVS-DR real server: keep the VIPs out of ARP, now and after reboots.",
     Role.DIRECTOR: "LVS-DR director: keep answering ARP for the VIPs, now and after reboots.",
 }
+_GLOBAL_FIRST = {"all": 0, "default": 1}
+
+Sound = Callable[[int], bool]
 
 
-def sysctl_key(conf_name: str, param: str) -> str:
+def sysctl_key(conf_name: str, parameter: str) -> str:
     """sysctl.d spelling: a dotted name (VLAN eth0.100) is written eth0/100 (ARP-SEMANTICS §8)."""
-    return f"net.ipv4.conf.{conf_name.replace('.', '/')}.{param}"
+    return f"net.ipv4.conf.{conf_name.replace('.', '/')}.{parameter}"
 
 
-def sysctl_line(conf_name: str, param: str, value: int) -> str:
-    return f"{sysctl_key(conf_name, param)} = {value}"
+def sysctl_line(setting: SysctlSetting) -> str:
+    return f"{sysctl_key(setting.conf_name, setting.parameter)} = {setting.value}"
 
 
 def sysctl_file(role: Role) -> str:
     return SYSCTL_FILES[role]
 
 
-def sysctl_file_content(role: Role, lines: Sequence[str]) -> str:
+def sysctl_file_content(role: Role, settings: Sequence[SysctlSetting]) -> str:
     """The whole file to write: a header saying what it is for and how to load it, then lines."""
     header = (
         f"# {_PURPOSE[role]}",
         "# Written for this host's interfaces by lvs-arp-check; review it, then load it now",
         f"# with: sysctl -p {sysctl_file(role)}",
     )
-    return "\n".join((*header, *lines)) + "\n"
+    return "\n".join((*header, *(sysctl_line(s) for s in settings))) + "\n"
+
+
+def merged_settings(findings: Iterable[Finding]) -> list[SysctlSetting]:
+    """Every finding's settings, one per entry, conf/all and conf/default first.
+
+    Two findings can want different values for one entry (a leak's fix lowers conf/all
+    while a reboot finding would keep today's value): the worse finding's value wins.
+    """
+    chosen: dict[tuple[str, str], SysctlSetting] = {}
+    for finding in sorted(findings, key=lambda f: -f.severity):
+        for setting in finding.fix.settings:
+            chosen.setdefault((setting.conf_name, setting.parameter), setting)
+    return sorted(chosen.values(), key=lambda s: _GLOBAL_FIRST.get(s.conf_name, 2))
+
+
+def merged_commands(findings: Iterable[Finding]) -> list[str]:
+    """Every finding's commands once, worst finding first."""
+    ranked = sorted(findings, key=lambda f: -f.severity)
+    return list(dict.fromkeys(c for f in ranked for c in f.fix.commands))
 
 
 def knob_fix(
     state: HostState,
-    interface: Interface | None,
-    param: str,
+    parameter: str,
     target: int,
-    sound: Callable[[int], bool],
+    sound: Sound,
+    owners: Iterable[Interface],
+    default: bool = False,
 ) -> Fix:
-    """Lines that make max(all, interface) sound: fix conf/all, then an interface that outbids it.
+    """Settings that make max(all, interface) sound on *owners* (and conf/default with *default*).
 
-    With no *interface*, the fix is for interfaces yet to come: conf/all and conf/default.
+    conf/all is set to *target* when its own value is unsound; lowering it unmasks every
+    interface value it outbid (all=8 over eth0=4), so those are fixed too. Then each owner
+    whose own value is still unsound gets a line of its own.
     """
-    all_value = state.all.get(param)
-    lines = []
-    if interface is None:
-        candidates = {"default": state.default.get(param)}
-    else:
-        candidates = {interface.name: interface.knobs.get(param)}
+    all_value = state.all.get(parameter)
+    settings = []
+    candidates: dict[str, int] = {i.name: i.knobs.get(parameter) for i in owners}
+    if default:
+        candidates["default"] = state.default.get(parameter)
     if not sound(all_value):
-        all_value = target
-        lines.append(sysctl_line("all", param, target))
-        # Lowering conf/all unmasks every interface value it outbid (all=8 over eth0=4).
+        settings.append(SysctlSetting("all", parameter, target))
         for other in state.interfaces:
-            if other.does_arp:
-                candidates.setdefault(other.name, other.knobs.get(param))
-    for conf_name, value in candidates.items():
-        if not sound(effective(all_value, value)):
-            lines.append(sysctl_line(conf_name, param, target))
-    return Fix(sysctl_lines=tuple(lines))
+            own = other.knobs.get(parameter)
+            if other.does_arp and own <= all_value:
+                candidates.setdefault(other.name, own)
+        all_value = target
+    for conf_name, own in candidates.items():
+        if not sound(max(all_value, own)):
+            settings.append(SysctlSetting(conf_name, parameter, target))
+    return Fix(settings=tuple(settings))
 
 
-def move_vip_to_lo(vip: IPv4Address, misplaced: Address | None) -> Fix:
-    commands = []
-    if misplaced is not None:
-        commands.append(f"ip addr del {misplaced} dev {misplaced.interface}")
-    commands.append(f"ip addr add {vip}/32 dev lo")
+def move_vips_to_lo(vips: Iterable[IPv4Address], misplaced: Iterable[Address] = ()) -> Fix:
+    """Commands that put each VIP /32 on lo, removing the misplaced copies first."""
+    commands = [f"ip addr del {a} dev {a.interface}" for a in misplaced]
+    commands += [f"ip addr add {vip}/32 dev lo" for vip in dict.fromkeys(vips)]
+    return Fix(commands=tuple(commands))
+
+
+def add_vips_to_lan(vips: Iterable[IPv4Address], misplaced: Iterable[Address] = ()) -> Fix:
+    """A director's VIPs belong /32 on the LAN interface that faces the clients."""
+    commands = [f"ip addr del {a} dev {a.interface}" for a in misplaced]
+    commands += [f"ip addr add {vip}/32 dev <lan-interface>" for vip in dict.fromkeys(vips)]
     return Fix(commands=tuple(commands))

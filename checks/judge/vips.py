@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from ipaddress import AddressValueError, IPv4Address, IPv4Network
 
 from ..errors import ConfigError
-from ..model import SCOPE_HOST, HostState
+from ..model import SCOPE_HOST, Address, HostState
 
 _LOOPBACK_NET = IPv4Network("127.0.0.0/8")
 
@@ -32,3 +32,34 @@ def is_scope_host(state: HostState, vip: IPv4Address) -> bool:
     """arp_ignore=3 hides a VIP only when every copy of it was added with `scope host`."""
     placed = state.addresses_of(vip)
     return bool(placed) and all(a.scope == SCOPE_HOST for a in placed)
+
+
+class SubnetIndex:
+    """Which tags (a caller's indexes) have an address whose subnet holds an IP.
+
+    Looked up per IP, never per pair: building is linear in addresses, and a lookup costs
+    one dict probe per distinct prefix length present (at most 33), so N VIPs against M
+    interfaces cost O(N + M), not O(N * M).
+    """
+
+    def __init__(self) -> None:
+        self._by_prefix: dict[int, dict[int, list[int]]] = {}
+
+    def add(self, address: Address, tag: int) -> None:
+        networks = self._by_prefix.setdefault(address.prefixlen, {})
+        networks.setdefault(int(address.ip) & _mask(address.prefixlen), []).append(tag)
+
+    def buckets(self, ip: IPv4Address) -> list[list[int]]:
+        """The tag lists of every indexed subnet holding *ip*; the same list object each time,
+        so a caller can handle a subnet once however many IPs it holds."""
+        value = int(ip)
+        found = []
+        for prefixlen, networks in self._by_prefix.items():
+            bucket = networks.get(value & _mask(prefixlen))
+            if bucket is not None:
+                found.append(bucket)
+        return found
+
+
+def _mask(prefixlen: int) -> int:
+    return (0xFFFFFFFF << (32 - prefixlen)) & 0xFFFFFFFF

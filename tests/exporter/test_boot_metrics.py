@@ -11,7 +11,7 @@ from prometheus_client.registry import CollectorRegistry
 
 from checks.errors import ConfigError
 from checks.model import Role
-from checks.node_check import NodeCheck
+from checks.assess import NodeCheck
 from exporter.cli import node_check
 from exporter.cli_args import build_parser
 from exporter.collector import ArpCollector, build_registry

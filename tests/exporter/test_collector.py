@@ -18,10 +18,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import CollectorRegistry
 
 from checks import __version__
-from checks import node_check as node_check_module
+from checks import assess as node_check_module
 from checks.errors import ReadError
 from checks.model import Role
-from checks.node_check import NodeCheck
+from checks.assess import NodeCheck
 from exporter.collector import ArpCollector, build_registry
 from exporter.exposition import CONTENT_TYPE, renderer, text_format
 from exporter.read_guard import ReadGuard

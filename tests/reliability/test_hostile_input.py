@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from checks.assess import NodeCheck
 from fake_host import ETHER_DOWN, ETHER_UP, NOARP_UP, FakeHost, FakeTree
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -32,7 +33,6 @@ from checks.boot.sysctl_d import SYSCTL_DIRS, printable
 from checks.boot.view import read_boot_view
 from checks.errors import LvsArpError, ReadError
 from checks.model import KNOWN_FLAGS, HostState, Role
-from checks.node_check import NodeCheck
 from checks.read.ip_json import read_ip_json
 from checks.read.ipvs import parse_ip_vs
 from exporter.collector import ArpCollector, build_registry
