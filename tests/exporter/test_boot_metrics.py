@@ -9,9 +9,9 @@ import pytest
 from fake_host import FakeHost
 from prometheus_client.registry import CollectorRegistry
 
+from checks.assess import NodeCheck
 from checks.errors import ConfigError
 from checks.model import Role
-from checks.assess import NodeCheck
 from exporter.cli import node_check
 from exporter.cli_args import build_parser
 from exporter.collector import ArpCollector, build_registry

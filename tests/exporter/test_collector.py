@@ -19,9 +19,9 @@ from prometheus_client.registry import CollectorRegistry
 
 from checks import __version__
 from checks import assess as node_check_module
+from checks.assess import NodeCheck
 from checks.errors import ReadError
 from checks.model import Role
-from checks.assess import NodeCheck
 from exporter.collector import ArpCollector, build_registry
 from exporter.exposition import CONTENT_TYPE, renderer, text_format
 from exporter.read_guard import ReadGuard

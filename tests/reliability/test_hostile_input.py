@@ -22,13 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from checks.assess import NodeCheck
 from fake_host import ETHER_DOWN, ETHER_UP, NOARP_UP, FakeHost, FakeTree
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
-from checks.assess import Assessment, assess
+from checks.assess import Assessment, NodeCheck, assess
 from checks.boot.sysctl_d import SYSCTL_DIRS, printable
 from checks.boot.view import read_boot_view
 from checks.errors import LvsArpError, ReadError
