@@ -128,7 +128,8 @@ class HostState:
         self.interfaces = interfaces
         self.addresses = addresses
         self.virtual_services = virtual_services
-        self._by_ip: dict[IPv4Address, tuple[Address, ...]] | None = None
+        # Keyed by int: IPv4Address hashes through hex() in Python, and hosts hold thousands.
+        self._by_ip: dict[int, tuple[Address, ...]] | None = None
         self._by_interface: dict[str, tuple[Address, ...]] | None = None
 
     def _fields(self) -> tuple[object, ...]:
@@ -155,8 +156,9 @@ class HostState:
         interfaces: tuple[Interface, ...] | None = None,
         virtual_services: tuple[IPv4Address, ...] | _Keep | None = KEEP,
     ) -> HostState:
-        """A copy with the given parts changed; addresses never change between views."""
-        return HostState(
+        """A copy with the given parts changed; addresses never change between views, so the
+        copy shares their indexes."""
+        copy = HostState(
             all=self.all if all is None else all,
             default=self.default if default is None else default,
             interfaces=self.interfaces if interfaces is None else interfaces,
@@ -165,6 +167,9 @@ class HostState:
                 self.virtual_services if isinstance(virtual_services, _Keep) else virtual_services
             ),
         )
+        copy._by_ip = self._by_ip
+        copy._by_interface = self._by_interface
+        return copy
 
     def addresses_on(self, interface: str) -> tuple[Address, ...]:
         if self._by_interface is None:
@@ -174,5 +179,5 @@ class HostState:
 
     def addresses_of(self, ip: IPv4Address) -> tuple[Address, ...]:
         if self._by_ip is None:
-            self._by_ip = _index(self.addresses, lambda a: a.ip)
-        return self._by_ip.get(ip, ())
+            self._by_ip = _index(self.addresses, lambda a: int(a.ip))
+        return self._by_ip.get(int(ip), ())

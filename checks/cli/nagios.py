@@ -203,7 +203,8 @@ def problem_line(assessment: Assessment, state: str) -> str:
     role = assessment.role
     for text in (
         summary(worst, role, limit=1),
-        summary(worst, role, limit=1, evidence=False),
+        summary(worst, role, limit=0),  # counts instead of names
+        summary(worst, role, limit=0, evidence=False),
     ):
         if len(text) <= room:
             return text + suffix

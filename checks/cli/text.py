@@ -27,10 +27,15 @@ LIST_LIMIT = 5  # names shown before "(+N more)" in long output
 SEE_ALL = "lvs-arp-preflight --json lists every interface, VIP and setting"
 
 
-def names(items: Sequence[object], limit: int = 1) -> str:
-    """'eth0', 'eth0, eth1', or 'eth0 (+1,001 more)': never longer than *limit* names."""
-    shown = ", ".join(_show(item) for item in items[:limit])
-    rest = len(items) - limit
+def names(items: Sequence[object], limit: int = 1, noun: str = "") -> str:
+    """'eth0', 'eth0, eth1', or 'eth0 (+1,001 more)': never longer than *limit* names.
+
+    With limit 0, a count and the plural *noun*: '1,002 interfaces'.
+    """
+    if limit == 0 and len(items) > 1:
+        return f"{len(items):,} {noun}"
+    shown = ", ".join(_show(item) for item in items[: max(limit, 1)])
+    rest = len(items) - max(limit, 1)
     return f"{shown} (+{rest:,} more)" if rest > 0 else shown
 
 
@@ -65,11 +70,13 @@ def _verb(items: Sequence[object], one: str, several: str) -> str:
 
 
 def _vips(finding: Finding, limit: int) -> str:
+    if limit == 0 and len(finding.vips) > 1:
+        return names(finding.vips, 0, "VIPs")
     return f"{_verb(finding.vips, 'VIP', 'VIPs')} {names(finding.vips, limit)}"
 
 
 def _ifaces(finding: Finding, limit: int) -> str:
-    return names(finding.interfaces, limit)
+    return names(finding.interfaces, limit, "interfaces")
 
 
 def _consequence(finding: Finding, cause: Cause, limit: int) -> str:
