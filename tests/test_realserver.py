@@ -36,12 +36,6 @@ OK, INFO, WARNING, CRITICAL, UNKNOWN = (
 # The two findings each knob check gives an interface: at fault, or sound.
 REPLY = (Cause.REPLY_LEAK, Cause.REPLY_HIDDEN)
 ANNOUNCE = (Cause.ANNOUNCE_LEAK, Cause.ANNOUNCE_HIDDEN)
-PLACEMENT = (
-    Cause.VIP_PLACED,
-    Cause.VIP_ABSENT,
-    Cause.VIP_ON_ARP_INTERFACE,
-    Cause.VIP_WIDE_MASK,
-)
 
 
 def realserver(
@@ -330,7 +324,10 @@ def test_vip_with_wide_mask_on_lo_is_critical(state_of: StateOf) -> None:
     assert placement.severity is CRITICAL
     assert placement.interfaces == ("lo",)
     assert "10.0.0.0/24" in text(placement)
-    assert placement.fix.commands == (f"ip addr del {VIP}/24 dev lo", f"ip addr add {VIP}/32 dev lo")
+    assert placement.fix.commands == (
+        f"ip addr del {VIP}/24 dev lo",
+        f"ip addr add {VIP}/32 dev lo",
+    )
     assert verdict.worst is CRITICAL
 
 
