@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import _socket
 import struct
+from collections.abc import Iterator
 from ipaddress import IPv4Address
 
 from ..errors import ReadError
@@ -53,19 +54,33 @@ def read_live_host(proc_root: str = "/proc") -> HostState:
 
 
 def _read_links() -> dict[int, Interface]:
-    request = _IFINFOMSG.pack(_socket.AF_UNSPEC, 0, 0, 0, 0)
-    request += struct.pack("=HHI", 8, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS)
-    parser = _LinkParser()
+    parser = LinkParser()
     links: dict[int, Interface] = {}
-    for kind, payload in netlink.dump(RTM_GETLINK, request):
-        if kind == RTM_NEWLINK:
-            link = parser.parse(bytes(payload))
-            if link is not None:
-                links[link[0]] = link[1]
+    for message in link_messages():
+        link = parser.parse(message)
+        if link is not None:
+            links[link[0]] = link[1]
     return links
 
 
-class _LinkParser:
+def link_messages() -> Iterator[bytes]:
+    """Every RTM_NEWLINK payload of the reader's namespace, without statistics."""
+    request = _IFINFOMSG.pack(_socket.AF_UNSPEC, 0, 0, 0, 0)
+    request += struct.pack("=HHI", 8, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS)
+    for kind, payload in netlink.dump(RTM_GETLINK, request):
+        if kind == RTM_NEWLINK:
+            yield bytes(payload)
+
+
+def address_messages() -> Iterator[memoryview]:
+    """Every IPv4 RTM_NEWADDR payload of the reader's namespace."""
+    request = _IFADDRMSG.pack(_socket.AF_INET, 0, 0, 0, 0)
+    for kind, payload in netlink.dump(RTM_GETADDR, request):
+        if kind == RTM_NEWADDR:
+            yield payload
+
+
+class LinkParser:
     """Finds IFLA_IFNAME and the AF_INET devconf in RTM_NEWLINK messages.
 
     A link carries ~45 attributes and only two matter. Walking them all in Python costs
@@ -80,14 +95,15 @@ class _LinkParser:
 
     def parse(self, message: bytes) -> tuple[int, Interface] | None:
         _family, _type, index, flags, _change = _IFINFOMSG.unpack_from(message)
-        found = self._fast(message) or self._walk(message)
+        found = self.fast(message) or self.walk(message)
         # No AF_INET devconf means no in_device: no /proc conf dir and no IPv4 ARP at all.
         if found is None:
             return None
         name, knobs = found
         return index, Interface(name, flags & KNOWN_FLAGS, knobs)
 
-    def _fast(self, message: bytes) -> tuple[str, ArpKnobs] | None:
+    def fast(self, message: bytes) -> tuple[str, ArpKnobs] | None:
+        """Name and knobs by the learned header; None sends the message to walk()."""
         # Runs once per interface: plain bytes slicing, no memoryview or helper calls.
         header = self.inet_header
         if header is None:
@@ -100,11 +116,12 @@ class _LinkParser:
         if _ATTR_HEADER.unpack_from(message, at - 4)[1] & _TYPE_MASK != IFLA_AF_SPEC:
             return None
         name = message[_IFINFOMSG.size + 4 : _IFINFOMSG.size + name_length]
-        # The learned header fixes IFLA_INET_CONF's length, which _walk() checked holds both.
+        # The learned header fixes IFLA_INET_CONF's length, which walk() checked holds both.
         announce, ignore = _ANNOUNCE_THEN_IGNORE.unpack_from(message, at + 8 + _ANNOUNCE_OFFSET)
         return name.rstrip(b"\0").decode("utf-8", "surrogateescape"), ArpKnobs(ignore, announce)
 
-    def _walk(self, message: bytes) -> tuple[str, ArpKnobs] | None:
+    def walk(self, message: bytes) -> tuple[str, ArpKnobs] | None:
+        """Name and knobs by walking every attribute; learns the header fast() looks for."""
         view = memoryview(message)
         name = None
         knobs = None
@@ -147,11 +164,8 @@ def _devconf(conf: memoryview, attribute: int) -> int:
 
 
 def _read_addresses(names: dict[int, str]) -> list[Address]:
-    request = _IFADDRMSG.pack(_socket.AF_INET, 0, 0, 0, 0)
     found = []
-    for kind, payload in netlink.dump(RTM_GETADDR, request):
-        if kind != RTM_NEWADDR:
-            continue
+    for payload in address_messages():
         family, prefixlen, _flags, scope, index = _IFADDRMSG.unpack_from(payload)
         if family != _socket.AF_INET or index not in names:
             continue
