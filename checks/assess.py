@@ -14,7 +14,8 @@ import re
 from collections.abc import Sequence
 from ipaddress import IPv4Address
 
-from .finding import Cause, Finding, Severity
+from .finding import PLACEMENT_CAUSES, Cause, Finding, Severity
+from .judge.shared import no_effect_findings
 from .model import HostState, Interface, Role
 from .record import TYPE_CHECKING, Record
 
@@ -65,6 +66,15 @@ class Assessment:
         """The findings that raise the state (WARNING and worse), worst first."""
         return [f for f in self.ranked() if f.is_problem]
 
+    def misplaced_vips(self) -> set[IPv4Address]:
+        """VIPs whose placement is unsound for the role."""
+        return {
+            vip
+            for f in self.findings
+            if f.cause in PLACEMENT_CAUSES and f.is_problem
+            for vip in f.vips
+        }
+
     def interfaces_with(self, *causes: Cause, after_reboot: bool = False) -> set[str]:
         """Interfaces named by unsound findings of these causes (now, or only after reboot)."""
         return {
@@ -83,6 +93,7 @@ def judge(
     standby_ok: bool = False,
 ) -> list[Finding]:
     """The role's policy on one state of the host: a plain call, for now and for the reboot."""
+    from .judge.both import assess_both
     from .judge.director import assess_director
     from .judge.realserver import assess_realserver
     from .judge.role_sanity import role_sanity
@@ -97,8 +108,11 @@ def judge(
     checked = checked_interfaces(state, exclude)
     if role is Role.REALSERVER:
         findings += assess_realserver(state, vips, checked)
-    else:
+    elif role is Role.DIRECTOR:
         findings += assess_director(state, vips, checked, standby_ok)
+    else:
+        findings += assess_both(state, vips, checked, standby_ok)
+    findings += no_effect_findings(state)
     return findings
 
 
@@ -153,11 +167,15 @@ def checked_interfaces(state: HostState, exclude: re.Pattern[str] | None) -> tup
 
 
 def _discover(state: HostState, role: Role) -> tuple[IPv4Address, ...]:
-    if role is Role.REALSERVER:
-        from .judge.vips import discover_realserver_vips
+    """A real server's VIPs sit on lo or a NOARP interface, a director's are its IPVS
+    services; a node that is both has both."""
+    from .judge.vips import discover_realserver_vips
 
-        return discover_realserver_vips(state)
-    return state.virtual_services or ()
+    services = state.virtual_services or ()
+    if role is Role.DIRECTOR:
+        return services
+    hidden = discover_realserver_vips(state)
+    return hidden if role is Role.REALSERVER else tuple(dict.fromkeys((*services, *hidden)))
 
 
 class NodeCheck(Record):

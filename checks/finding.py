@@ -37,6 +37,8 @@ class Cause(enum.Enum):
     NEW_INTERFACE_RISK = "new_interface_risk"  # conf/default: interfaces created later
     VIP_UNANSWERED = "vip_unanswered"  # a director's VIP holder answers no ARP for it
     UNUSUAL_VALUE = "unusual_value"  # a director value that works but is not the usual 0
+    VIP_FLUX = "vip_flux"  # a director's other NIC on the VIP's LAN answers for it too
+    NO_EFFECT = "no_effect"  # lo's or a NOARP interface's own value: the kernel never reads it
     # Sound knobs, grouped: one OK finding per check, for reports that list what passed.
     REPLY_HIDDEN = "reply_hidden"
     ANNOUNCE_HIDDEN = "announce_hidden"
@@ -140,3 +142,21 @@ class Finding(Record):
     @property
     def is_problem(self) -> bool:
         return self.severity >= Severity.WARNING
+
+
+# Causes that are a VIP's placement (the fix is an `ip addr` command, not a sysctl).
+PLACEMENT_CAUSES = frozenset(
+    {
+        Cause.VIP_ABSENT,
+        Cause.VIP_ON_ARP_INTERFACE,
+        Cause.VIP_WIDE_MASK,
+        Cause.VIP_HOLDER_DOWN,
+        Cause.VIP_NOT_HELD,
+        Cause.VIP_HIDDEN_UNANSWERED,
+        Cause.VIP_ANSWERED_BY_ACCIDENT,
+    }
+)
+# Causes by which an interface answers or announces a VIP it must not, or fails to answer.
+LEAK_CAUSES = frozenset(
+    {Cause.REPLY_LEAK, Cause.ANNOUNCE_LEAK, Cause.VIP_UNANSWERED, Cause.VIP_FLUX}
+)

@@ -29,6 +29,9 @@ SCOPE_HOST = 254
 class Role(enum.Enum):
     REALSERVER = "realserver"
     DIRECTOR = "director"
+    # A director that is also a real server (two-node keepalived): each VIP is judged by
+    # where it sits now, on a LAN interface (MASTER: answer for it) or only on lo (BACKUP).
+    BOTH = "both"
 
 
 class ArpKnobs(Record):

@@ -20,22 +20,13 @@ from prometheus_client.core import (
 
 from checks import __version__
 from checks.assess import Assessment
-from checks.finding import Cause, Finding, Severity
+from checks.finding import PLACEMENT_CAUSES, Cause, Finding, Severity
 from checks.kernel import effective
 from checks.model import PARAMS, HostState, Role
 
 from .read_guard import Failure
 
 NEW_INTERFACE = "default"  # the conf entry interfaces created later copy
-_PLACEMENT = (
-    Cause.VIP_ABSENT,
-    Cause.VIP_ON_ARP_INTERFACE,
-    Cause.VIP_WIDE_MASK,
-    Cause.VIP_HOLDER_DOWN,
-    Cause.VIP_NOT_HELD,
-    Cause.VIP_HIDDEN_UNANSWERED,
-    Cause.VIP_ANSWERED_BY_ACCIDENT,
-)
 _SCOPE_NAMES = {0: "global", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
 
 
@@ -129,7 +120,7 @@ def _unsound_knobs(assessment: Assessment, after_reboot: bool) -> set[tuple[str,
             continue
         if finding.after_reboot is not after_reboot:
             continue
-        if finding.cause in _PLACEMENT:
+        if finding.cause in PLACEMENT_CAUSES:
             continue  # a placement problem names the VIP's interface, not a knob
         if finding.cause is Cause.NEW_INTERFACE_RISK or (
             finding.after_reboot and Cause.NEW_INTERFACE_RISK in finding.consequences
@@ -188,7 +179,10 @@ def vip_families(assessment: Assessment, vip_series_limit: int) -> list[Metric]:
     """Per-VIP series up to *vip_series_limit* VIPs; counts always (a kube-proxy node holds
     thousands of service IPs, and every series costs Prometheus memory)."""
     misplaced = {
-        vip for f in assessment.findings if f.cause in _PLACEMENT and f.is_problem for vip in f.vips
+        vip
+        for f in assessment.findings
+        if f.cause in PLACEMENT_CAUSES and f.is_problem
+        for vip in f.vips
     }
     present = [vip for vip in assessment.vips if assessment.state.addresses_of(vip)]
     counts = GaugeMetricFamily(

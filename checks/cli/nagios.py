@@ -17,7 +17,7 @@ import nagiosplugin
 
 from ..assess import Assessment
 from ..errors import LvsArpError
-from ..finding import Cause, Severity
+from ..finding import LEAK_CAUSES, PLACEMENT_CAUSES, Cause, Severity
 from ..model import Role
 from ..names import printable
 from ..record import TYPE_CHECKING
@@ -39,16 +39,6 @@ _STATES = {
 _COUNTED = (Severity.CRITICAL, Severity.WARNING, Severity.UNKNOWN)
 # Pagers and dashboards cut the status line near 90 characters.
 STATUS_LINE_MAX = 90
-_LEAKS = (Cause.REPLY_LEAK, Cause.ANNOUNCE_LEAK, Cause.VIP_UNANSWERED)
-_MISPLACED = (
-    Cause.VIP_ABSENT,
-    Cause.VIP_ON_ARP_INTERFACE,
-    Cause.VIP_WIDE_MASK,
-    Cause.VIP_HOLDER_DOWN,
-    Cause.VIP_NOT_HELD,
-    Cause.VIP_HIDDEN_UNANSWERED,
-    Cause.VIP_ANSWERED_BY_ACCIDENT,
-)
 
 
 class ArpResource(nagiosplugin.Resource):  # type: ignore[misc]
@@ -90,10 +80,12 @@ def perfdata(assessment: Assessment, per_interface: re.Pattern[str] | None = Non
     """A fixed set of counts; per-interface effective values only for names *per_interface*
     matches, since container veths come and go and every label becomes a graph."""
     findings = assessment.findings
-    leaking = assessment.interfaces_with(*_LEAKS)
+    leaking = assessment.interfaces_with(*LEAK_CAUSES)
     silent = assessment.interfaces_with(Cause.SILENT)
     after_reboot = assessment.interfaces_with(Cause.LOST_AT_REBOOT, after_reboot=True)
-    misplaced = {v for f in findings if f.cause in _MISPLACED and f.is_problem for v in f.vips}
+    misplaced = {
+        v for f in findings if f.cause in PLACEMENT_CAUSES and f.is_problem for v in f.vips
+    }
     values = [
         ("arp_interfaces", len(assessment.checked)),
         ("leaking", len(leaking)),
@@ -187,11 +179,15 @@ def ok_line(assessment: Assessment) -> str:
     if assessment.role is Role.REALSERVER:
         verb = "interface hides" if count == 1 else "interfaces hide"
         return f"{count:,} ARP {verb} {vips}"
-    remark = next((f for f in assessment.ranked() if f.severity is Severity.INFO), None)
-    text = f"{vips} answered by ARP"
-    if remark is not None and remark.cause is Cause.VIP_NOT_HELD:
-        text = f"{vips} not held here: standby (--standby-ok)"
-    return text
+    if assessment.role is Role.BOTH:
+        return f"{vips} answered where held, hidden elsewhere ({count:,} ARP interfaces)"
+    standby = any(
+        f.severity is Severity.INFO and f.cause in (Cause.VIP_NOT_HELD, Cause.VIP_HOLDER_DOWN)
+        for f in assessment.findings
+    )
+    if standby:
+        return f"{vips} not held here: standby (--standby-ok)"
+    return f"{vips} answered by ARP"
 
 
 def problem_line(assessment: Assessment, state: str) -> str:

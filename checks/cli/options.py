@@ -20,7 +20,11 @@ def add_check_arguments(parser: argparse.ArgumentParser, short_role: bool = True
     """
     role_flags = ("-r", "--role") if short_role else ("--role",)
     parser.add_argument(
-        *role_flags, required=True, choices=("realserver", "director"), help="this node's role"
+        *role_flags,
+        required=True,
+        choices=("realserver", "director", "both"),
+        help="this node's role; both: a director that is also a real server (two-node "
+        "keepalived), each VIP judged by where it sits now",
     )
     parser.add_argument(
         "--vip",

@@ -29,7 +29,7 @@ from .preflight_json import (
     preflight,
     schema_text,
 )
-from .text import LIST_LIMIT, detail, names, summary
+from .text import LIST_LIMIT, ROLE_NAMES, detail, names, summary
 
 _EXIT_CODES = (
     "Exit codes: 0 safe to add (every check PASS); 1 warnings only (sound now, but not "
@@ -99,7 +99,6 @@ def _unjudged(options: argparse.Namespace, message: str) -> int:
     return EXIT_UNJUDGED
 
 
-_ROLE_NAMES = {Role.REALSERVER: "real server", Role.DIRECTOR: "director"}
 _VERDICTS = {
     0: "safe to add",
     1: "NOT safe to add yet: warnings",
@@ -128,7 +127,7 @@ def _headline(result: Preflight) -> str:
     )
     boot = "" if assessment.boot_checked else "; boot check off"
     return (
-        f"lvs-arp-preflight: {_ROLE_NAMES[assessment.role]}, VIP {vips}: "
+        f"lvs-arp-preflight: {ROLE_NAMES[assessment.role]}, VIP {vips}: "
         f"{_VERDICTS[result.exit_code]} ({counts}{boot})"
     )
 

@@ -115,12 +115,23 @@ def _lost(finding: Finding, role: Role, limit: int) -> str:
 def _role_doubt(finding: Finding, role: Role, limit: int) -> str:
     if role is Role.REALSERVER:
         return f"checked as a real server, but IPVS serves {names(finding.vips, 3)}: a director?"
-    return "checked as a director, but IPVS has no virtual services here"
+    return f"checked as a {ROLE_NAMES[role]}, but IPVS has no virtual services here"
+
+
+ROLE_NAMES = {
+    Role.REALSERVER: "real server",
+    Role.DIRECTOR: "director",
+    Role.BOTH: "director and real server",
+}
+_VIP_HOMES = {
+    Role.REALSERVER: "on lo or a NOARP interface",
+    Role.DIRECTOR: "in /proc/net/ip_vs",
+    Role.BOTH: "in /proc/net/ip_vs, on lo or a NOARP interface",
+}
 
 
 def _no_vip(finding: Finding, role: Role, limit: int) -> str:
-    where = "on lo or a NOARP interface" if role is Role.REALSERVER else "in /proc/net/ip_vs"
-    return f"no VIP given and none found {where}; pass --vip"
+    return f"no VIP given and none found {_VIP_HOMES[role]}; pass --vip"
 
 
 def _wide(finding: Finding, role: Role, limit: int) -> str:
@@ -161,8 +172,21 @@ _SUMMARIES = {
         f"{_ifaces(f, n)} holds {_vips(f, n)}: the node answers ARP for it"
     ),
     Cause.VIP_WIDE_MASK: _wide,
-    Cause.VIP_HOLDER_DOWN: lambda f, r, n: f"{_ifaces(f, n)} holds {_vips(f, n)} but is down",
-    Cause.VIP_NOT_HELD: lambda f, r, n: f"{_vips(f, n)} not held here (standby director?)",
+    Cause.VIP_HOLDER_DOWN: lambda f, r, n: (
+        f"{_ifaces(f, n)} holds {_vips(f, n)} but is down"
+        + (": standby" if f.severity is Severity.INFO else "")
+    ),
+    Cause.VIP_FLUX: lambda f, r, n: (
+        f"{_ifaces(f, n)} also {_verb(f.interfaces, 'answers', 'answer')} ARP for "
+        f"{_vips(f, n)} held on another NIC"
+    ),
+    Cause.NO_EFFECT: lambda f, r, n: (
+        f"{_ifaces(f, n)} {f.parameter}={f.value} does nothing: no ARP there"
+    ),
+    Cause.VIP_NOT_HELD: lambda f, r, n: (
+        f"{_vips(f, n)} not held here"
+        + (": standby" if f.severity is Severity.INFO else " (standby director?)")
+    ),
     Cause.VIP_HIDDEN_UNANSWERED: lambda f, r, n: (
         f"{_vips(f, n)} only on {_placed_on(f)} and no interface answers ARP for it"
     ),
@@ -197,6 +221,14 @@ def detail(finding: Finding, role: Role) -> str:
         return finding.boot.message or ""
     override = finding.boot.override if finding.boot is not None else None
     text = _DETAILS.get(cause, "")
+    if cause is Cause.NO_EFFECT:
+        text = (
+            f"The kernel reads the values of the interface an ARP request arrives on; lo and "
+            f"NOARP interfaces carry no ARP. all.{finding.parameter} (now {finding.all_value}) "
+            "and each ARP interface's own value decide."
+        )
+    elif finding.severity is Severity.INFO and cause in (Cause.VIP_NOT_HELD, Cause.VIP_HOLDER_DOWN):
+        text = "Expected on a standby director (--standby-ok): the active one answers for it."
     if override is not None:
         text += f" {override.path}:{override.line} would still win after a reboot: change it."
     return text.strip()
@@ -208,8 +240,9 @@ _DETAILS = {
     Cause.VIP_ABSENT: "The node drops the frames the director forwards to it.",
     Cause.VIP_ON_ARP_INTERFACE: "Every arp_ignore value that still answers ARP for the node's "
     "own address also answers for addresses on the receiving interface.",
-    Cause.VIP_WIDE_MASK: "The connected route for that subnet points at the VIP's interface; the "
-    "node can no longer answer clients in that subnet. A VIP needs /32.",
+    Cause.VIP_WIDE_MASK: "A prefix on lo makes its whole subnet local (on a NOARP interface, "
+    "routes it there): the node answers ARP for other hosts in it and takes their traffic. "
+    "A VIP needs /32.",
     Cause.VIP_NOT_HELD: "A backup director (keepalived BACKUP) holds no VIP; pass --standby-ok "
     "where that is expected.",
     Cause.VIP_HIDDEN_UNANSWERED: "A director must hold the VIP on its LAN interface and answer "
@@ -217,6 +250,9 @@ _DETAILS = {
     Cause.VIP_ANSWERED_BY_ACCIDENT: "It is answered only because this arp_ignore answers for "
     "any local address; put the VIP on the LAN interface.",
     Cause.VIP_HOLDER_DOWN: "A down interface answers no ARP: nothing reaches the VIP.",
+    Cause.VIP_FLUX: "Addresses on any interface are local: with an arp_ignore that answers for "
+    "any local address, this NIC on the VIP's LAN answers for it too, and clients learn either "
+    "MAC (ARP flux). arp_ignore 1 on it leaves the answer to the NIC that holds the VIP.",
     Cause.SILENT: "Neighbours can no longer resolve the node's own address on this interface.",
     Cause.UNUSUAL_VALUE: "keepalived with use_vmac sets arp_ignore 1; it still answers for the "
     "VIP on the interface that holds it.",

@@ -15,10 +15,12 @@ from ..model import Address, HostState, Interface, Role
 SYSCTL_FILES = {
     Role.REALSERVER: "/etc/sysctl.d/90-lvs-realserver.conf",
     Role.DIRECTOR: "/etc/sysctl.d/90-lvs-director.conf",
+    Role.BOTH: "/etc/sysctl.d/90-lvs-director-realserver.conf",
 }
 _PURPOSE = {
     Role.REALSERVER: "LVS-DR real server: keep the VIPs out of ARP, now and after reboots.",
     Role.DIRECTOR: "LVS-DR director: keep answering ARP for the VIPs, now and after reboots.",
+    Role.BOTH: "LVS-DR director and real server: answer for a VIP only while holding it.",
 }
 _GLOBAL_FIRST = {"all": 0, "default": 1}
 
@@ -110,4 +112,13 @@ def add_vips_to_lan(vips: Iterable[IPv4Address], misplaced: Iterable[Address] = 
     """A director's VIPs belong /32 on the LAN interface that faces the clients."""
     commands = [f"ip addr del {a} dev {a.interface}" for a in misplaced]
     commands += [f"ip addr add {vip}/32 dev <lan-interface>" for vip in dict.fromkeys(vips)]
+    return Fix(commands=tuple(commands))
+
+
+def narrow_vips(wide: Iterable[Address]) -> Fix:
+    """Each VIP /32 where it is, instead of a prefix that makes its whole subnet local."""
+    commands = []
+    for address in wide:
+        commands.append(f"ip addr del {address} dev {address.interface}")
+        commands.append(f"ip addr add {address.ip}/32 dev {address.interface}")
     return Fix(commands=tuple(commands))

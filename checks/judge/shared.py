@@ -11,7 +11,7 @@ from ipaddress import IPv4Address
 
 from ..finding import NO_FIX, Cause, Finding, Severity
 from ..kernel import ReplyRule, reply_rule
-from ..model import ARP_IGNORE, HostState, Interface
+from ..model import ARP_ANNOUNCE, ARP_IGNORE, HostState, Interface
 from ..record import Record
 from .remedy import Sound, knob_fix
 
@@ -132,3 +132,20 @@ def new_interface_finding(state: HostState, group: KnobGroup, target: int, sound
         all_value=group.all_value,
         fix=knob_fix(state, group.parameter, target, sound, (), default=True),
     )
+
+
+def no_effect_findings(state: HostState) -> Iterator[Finding]:
+    """lo's or a NOARP interface's own values are never read: the kernel takes the values of
+    the interface an ARP request arrives on, and these carry no ARP (ARP-SEMANTICS §2). The
+    most copied mistake is `lo.arp_ignore = 1` alone: say so, and which entry decides."""
+    for parameter in (ARP_IGNORE, ARP_ANNOUNCE):
+        by_value: dict[int, list[Interface]] = {}
+        for interface in state.interfaces:
+            own = interface.knobs.get(parameter)
+            if not interface.does_arp and own != 0:
+                by_value.setdefault(own, []).append(interface)
+        all_value = state.all.get(parameter)
+        for own, members in by_value.items():
+            conf = members[0].name if len(members) == 1 else None
+            group = KnobGroup(parameter, conf, own, all_value, tuple(members))
+            yield knob_finding(state, Cause.NO_EFFECT, group, Severity.INFO)
