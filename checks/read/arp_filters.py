@@ -149,45 +149,69 @@ def unreadable(source: str, error: ToolError | OSError) -> Unreadable:
     return Unreadable(source, reason)
 
 
+REQUEST = "request"
+REPLY = "reply"
+
+
 class ArpRule(Record):
     """One ARP filter rule of a chain hooked at input or output, in chain order.
 
     targets/senders are the ARP target/sender IPv4 match (`-d`/`-s`, `arp daddr ip`/`arp
-    saddr ip`); empty means any address. conditional: the rule also matches on something
-    this reader does not weigh (interface, MAC, negation, reply opcode), so it may apply to
-    only some of the VIP's packets. A chain's policy is the chain's last rule, unconditional.
-    chain names the chain ("arptables-nft filter INPUT", "nft arp lvs in") so rules of one
-    chain can be told from another's: each chain is evaluated on its own, as the kernel does.
+    saddr ip`); empty means any address. operation is REQUEST, REPLY or None (both).
+    conditional: the rule also matches on something this reader does not weigh (interface,
+    MAC, negation, a limit), so it may apply to only some packets. A chain's policy is the
+    chain's last rule, unconditional. chain names the chain ("arptables-nft filter INPUT",
+    "nft arp lvs in"): each chain is evaluated on its own, as the kernel does.
     """
 
     chain: str
     hook: str
     targets: tuple[IPv4Network, ...]
     senders: tuple[IPv4Network, ...]
+    operation: str | None
     verdict: str
     conditional: bool
     text: str
 
-    def _field(self) -> tuple[IPv4Network, ...]:
-        return self.targets if self.hook == INPUT else self.senders
+    def may_match(self, packet: VipPacket, vip: IPv4Address) -> bool:
+        """Could this rule see *packet* (which carries *vip* in its target or sender field)?"""
+        field = self.targets if packet.field == TARGET else self.senders
+        return (
+            self.hook == packet.hook
+            and self.operation in (None, packet.operation)
+            and (not field or any(vip in network for network in field))
+        )
 
-    def _other(self) -> tuple[IPv4Network, ...]:
-        return self.senders if self.hook == INPUT else self.targets
-
-    def may_match(self, vip: IPv4Address) -> bool:
-        """Could this rule see a request for the VIP (input) or one the VIP sends (output)?"""
-        field = self._field()
-        return not field or any(vip in network for network in field)
-
-    def matches_every(self, vip: IPv4Address) -> bool:
+    def matches_every(self, packet: VipPacket, vip: IPv4Address) -> bool:
         """Does it match every such packet, whoever asks and wherever it goes?"""
-        return self.may_match(vip) and not self._other() and not self.conditional
+        other = self.senders if packet.field == TARGET else self.targets
+        return self.may_match(packet, vip) and not other and not self.conditional
 
     def hides(self) -> bool:
         return self.verdict == DROP or (self.hook == OUTPUT and self.verdict == HIDE_SENDER)
 
     def __str__(self) -> str:
         return f"{self.chain}: {self.text}"
+
+
+TARGET = "target"
+SENDER = "sender"
+
+
+class VipPacket(Record):
+    """An ARP packet that carries the VIP, as the chains of one hook see it."""
+
+    hook: str
+    field: str
+    operation: str
+
+
+# A request for the VIP reaching the node; the node's reply, whose sender is the VIP (seen
+# live: an OUTPUT rule on `-s VIP` drops or rewrites the reply too); the node's own request
+# sent from the VIP (the announce leak, ARP-SEMANTICS §4).
+REQUEST_FOR_VIP = VipPacket(INPUT, TARGET, REQUEST)
+REPLY_FROM_VIP = VipPacket(OUTPUT, SENDER, REPLY)
+REQUEST_FROM_VIP = VipPacket(OUTPUT, SENDER, REQUEST)
 
 
 class ArpFilters(Record):
@@ -198,8 +222,10 @@ class ArpFilters(Record):
 
 
 class ArpFilterCover(Record):
-    """What the rules do for one VIP: requests for it dropped (hides_replies), the VIP kept
-    out of the sender field of the node's requests (hides_announce), and the deciding rules."""
+    """What the rules do for one VIP: no ARP reply for it leaves the node (hides_replies:
+    requests for it dropped on input, or the reply dropped or rewritten on output); the VIP
+    kept out of the sender field of the node's own requests (hides_announce); the rules that
+    decide, as "<chain>: <rule>"."""
 
     hides_replies: bool
     hides_announce: bool
@@ -207,34 +233,40 @@ class ArpFilterCover(Record):
 
 
 def arp_filter_cover(rules: Iterable[ArpRule], vip: IPv4Address) -> ArpFilterCover:
-    """Evaluate each input and output chain for *vip* as the kernel walks it.
+    """Evaluate every chain for the three packets that carry *vip*, as the kernel walks them.
 
     In a chain the first rule that decides wins: a hiding rule (drop; on output also a
-    sender rewrite) that matches every packet for the VIP hides it; an accept, jump or
-    unknown target that may match first lets (some of) them through. Any one chain of a
-    hook that hides is enough: every base chain (and arp_tables) sees the packet in turn,
-    and a drop anywhere is final.
+    sender rewrite) that matches every such packet hides it; an accept, jump or unknown
+    target that may match first lets (some of) them through. One hiding chain is enough:
+    every base chain of the hook (and arp_tables) sees the packet in turn, and a drop or
+    rewrite anywhere is final for the VIP.
     """
     chains: dict[str, list[ArpRule]] = {}
     for rule in rules:
         chains.setdefault(rule.chain, []).append(rule)
-    deciding = [found for chain in chains.values() if (found := _decides(chain, vip)) is not None]
+    deciding: dict[VipPacket, list[ArpRule]] = {}
+    for packet in (REQUEST_FOR_VIP, REPLY_FROM_VIP, REQUEST_FROM_VIP):
+        for chain in chains.values():
+            found = _decides(chain, packet, vip)
+            if found is not None:
+                deciding.setdefault(packet, []).append(found)
+    named = (rule for found in deciding.values() for rule in found)
     return ArpFilterCover(
-        hides_replies=any(rule.hook == INPUT for rule in deciding),
-        hides_announce=any(rule.hook == OUTPUT for rule in deciding),
-        rules=tuple(str(rule) for rule in deciding),
+        hides_replies=REQUEST_FOR_VIP in deciding or REPLY_FROM_VIP in deciding,
+        hides_announce=REQUEST_FROM_VIP in deciding,
+        rules=tuple(dict.fromkeys(str(rule) for rule in named)),
     )
 
 
-def _decides(chain: Sequence[ArpRule], vip: IPv4Address) -> ArpRule | None:
+def _decides(chain: Sequence[ArpRule], packet: VipPacket, vip: IPv4Address) -> ArpRule | None:
     for rule in chain:
-        if rule.verdict == CONTINUE or not rule.may_match(vip):
+        if rule.verdict == CONTINUE or not rule.may_match(packet, vip):
             continue
         if rule.hides():
-            if rule.matches_every(vip):
+            if rule.matches_every(packet, vip):
                 return rule
-            continue  # hides only some of the VIP's packets: the rest go on down the chain
-        return None  # accept, return, jump or unknown: some VIP packets may get through
+            continue  # hides only some of these packets: the rest go on down the chain
+        return None  # accept, return, jump or unknown: some of them may get through
     return None
 
 
@@ -294,12 +326,11 @@ _NEUTRAL = {
     ("--h-type", "1"),
     ("--h-type", "Ethernet"),
     ("--proto-type", "0x800"),
-    ("--opcode", "1"),
-    ("--opcode", "Request"),
     ("-i", "*"),
     ("-o", "*"),
 }
 _ADDRESS_OPTIONS = {"-s", "-d"}
+_OPCODES = {"1": REQUEST, "request": REQUEST, "2": REPLY, "reply": REPLY}
 _MANGLE_OPTIONS = {"--mangle-ip-s", "--mangle-ip-d", "--mangle-mac-s", "--mangle-mac-d"}
 
 
@@ -325,7 +356,7 @@ def parse_arptables_list(text: str, source: str) -> list[ArpRule]:
 
 def _policy(chain: str, hook: str, policy: str) -> ArpRule:
     verdict = _ARPTABLES_VERDICTS.get(policy.upper(), UNKNOWN)
-    return ArpRule(chain, hook, (), (), verdict, False, f"policy {policy}")
+    return ArpRule(chain, hook, (), (), None, verdict, False, f"policy {policy}")
 
 
 def _arptables_rule(tokens: list[str], chain: str, hook: str) -> ArpRule:
@@ -342,7 +373,9 @@ def _arptables_rule(tokens: list[str], chain: str, hook: str) -> ArpRule:
             position += 1
             continue
         options[token] = value
-        if not (token in _ADDRESS_OPTIONS or token in _MANGLE_OPTIONS or token == "-j"):
+        if token == "--opcode":
+            conditional = conditional or value.lower() not in _OPCODES
+        elif not (token in _ADDRESS_OPTIONS or token in _MANGLE_OPTIONS or token == "-j"):
             conditional = conditional or (token, value) not in _NEUTRAL
         position += 2
     return ArpRule(
@@ -350,6 +383,7 @@ def _arptables_rule(tokens: list[str], chain: str, hook: str) -> ArpRule:
         hook,
         _networks(options.get("-d")),
         _networks(options.get("-s")),
+        _OPCODES.get(options.get("--opcode", "").lower()),
         _arptables_verdict(options),
         conditional,
         " ".join(tokens),
@@ -376,7 +410,7 @@ def _networks(value: str | None) -> tuple[IPv4Network, ...]:
 # --- nft -j list ruleset --------------------------------------------------------------------
 
 # Fixed matches arptables-nft adds to every rule: true of every Ethernet IPv4 ARP packet.
-_NFT_NEUTRAL = {("htype", 1), ("hlen", 6), ("plen", 4), ("ptype", 2048), ("operation", "request")}
+_NFT_NEUTRAL = {("htype", 1), ("hlen", 6), ("plen", 4), ("ptype", 2048)}
 _NFT_IGNORED = {"counter", "log", "comment"}
 _NFT_VERDICTS = {"drop": DROP, "accept": ACCEPT, "continue": CONTINUE}
 _NFT_ADDRESS_FIELDS = {"daddr ip": "targets", "saddr ip": "senders"}
@@ -444,6 +478,7 @@ def nft_arp_rules(
 def _nft_arp_rule(expressions: list[NftObject], chain: str, hook: str) -> ArpRule:
     fields: dict[str, tuple[IPv4Network, ...]] = {"targets": (), "senders": ()}
     conditional = False
+    operation = None
     verdict = CONTINUE
     for expression in expressions:
         kind, body = next(iter(expression.items()))
@@ -451,6 +486,9 @@ def _nft_arp_rule(expressions: list[NftObject], chain: str, hook: str) -> ArpRul
             field = _nft_payload_field(body.get("left"))
             if field in _NFT_ADDRESS_FIELDS and body.get("op") in ("==", "in"):
                 fields[_NFT_ADDRESS_FIELDS[field]] = nft_networks(body.get("right"))
+            elif field == "operation" and body.get("op") == "==":
+                operation = _OPCODES.get(str(body.get("right")))
+                conditional = conditional or operation is None
             elif (field, body.get("right")) not in _NFT_NEUTRAL or body.get("op") != "==":
                 conditional = True
         elif kind == "mangle" and _nft_payload_field(body.get("key")) == "saddr ip":
@@ -465,7 +503,14 @@ def _nft_arp_rule(expressions: list[NftObject], chain: str, hook: str) -> ArpRul
             conditional = True  # an xt match, a limit, a meta match: only some packets
     text = " ".join(describe_nft(expression) for expression in expressions)
     return ArpRule(
-        chain, hook, fields["targets"], fields["senders"], verdict, conditional, text.strip()
+        chain,
+        hook,
+        fields["targets"],
+        fields["senders"],
+        operation,
+        verdict,
+        conditional,
+        text.strip(),
     )
 
 
