@@ -540,15 +540,21 @@ def describe_nft(expression: NftObject) -> str:
     kind, body = next(iter(expression.items()))
     if kind == "match":
         op = "" if body.get("op") in ("==", "in") else f"{body.get('op')} "
-        return f"{_describe_value(body.get('left'))} {op}{_describe_value(body.get('right'))}"
+        return f"{describe_nft_value(body.get('left'))} {op}{describe_nft_value(body.get('right'))}"
     if kind == "counter":
         return ""
+    if kind == "mangle" and isinstance(body, dict):
+        return f"{describe_nft_value(body.get('key'))} set {describe_nft_value(body.get('value'))}"
+    if kind in ("dnat", "redirect") and isinstance(body, dict):
+        port = f":{body['port']}" if "port" in body else ""
+        return f"{kind} to {body.get('addr', '')}{port}"
     if body is None:
         return str(kind)
-    return f"{kind} {_describe_value(body)}"
+    return f"{kind} {describe_nft_value(body)}"
 
 
-def _describe_value(value: object) -> str:
+def describe_nft_value(value: object) -> str:
+    """nft-like text of a JSON value: a payload, meta key, prefix, set or literal."""
     if isinstance(value, dict) and len(value) == 1:
         key, inner = next(iter(value.items()))
         if key == "payload" and isinstance(inner, dict):
@@ -558,7 +564,7 @@ def _describe_value(value: object) -> str:
         if key == "prefix" and isinstance(inner, dict):
             return f"{inner.get('addr')}/{inner.get('len')}"
         if key == "set" and isinstance(inner, list):
-            return "{ " + ", ".join(_describe_value(element) for element in inner) + " }"
+            return "{ " + ", ".join(describe_nft_value(element) for element in inner) + " }"
     if isinstance(value, (str, int)):
         return str(value)
     return json.dumps(value, separators=(",", ":"))
