@@ -82,10 +82,12 @@ def run_tool(
     with process:
         try:
             out, messages = _collect(process, timeout_s, max_bytes, command)
+            code = process.wait(timeout=timeout_s)  # its output is closed: it ends now
+        except subprocess.TimeoutExpired as err:
+            raise ToolError(f"{command} did not finish within {timeout_s:g} s") from err
         finally:
             if process.poll() is None:
                 process.kill()
-        code = process.wait()
     if code != 0:
         message = messages.decode("utf-8", "replace").strip().splitlines()
         first = message[0] if message else "no message"
@@ -501,7 +503,7 @@ def _nft_arp_rule(expressions: list[NftObject], chain: str, hook: str) -> ArpRul
             verdict = UNKNOWN
         elif kind not in _NFT_IGNORED:
             conditional = True  # an xt match, a limit, a meta match: only some packets
-    text = " ".join(describe_nft(expression) for expression in expressions)
+    text = " ".join(filter(None, (describe_nft(expression) for expression in expressions)))
     return ArpRule(
         chain,
         hook,
