@@ -182,3 +182,11 @@ def test_unprivileged_reader_says_why_it_cannot_read(topology: Topology) -> None
         problem.startswith("nft:") and "CAP_NET_ADMIN" in problem
         for problem in report["unreadable"]
     ), report["unreadable"]
+
+
+def test_reading_creates_no_table(topology: Topology) -> None:
+    """Listing legacy arp_tables would create its filter table: the reader must not list it."""
+    report = read_cover(topology)
+    assert report["unreadable"] == []
+    assert topology.exec_node(["cat", "/proc/self/net/arp_tables_names"]) == ""
+    assert topology.exec_node(["nft", "list", "ruleset"]) == ""

@@ -142,3 +142,11 @@ def test_unprivileged_reader_says_why_it_cannot_read(topology: Topology) -> None
     sources = {problem.split(":", 1)[0] for problem in report["unreadable"]}
     assert {"nft", "iptables-nft"} <= sources, report["unreadable"]
     assert all("CAP_NET_ADMIN" in problem for problem in report["unreadable"])
+
+
+def test_reading_creates_no_table(topology: Topology) -> None:
+    """Listing legacy ip_tables or iptables-nft's nat could create tables: reading must not."""
+    report = read_redirects(topology)
+    assert report["unreadable"] == []
+    assert topology.exec_node(["cat", "/proc/self/net/ip_tables_names"]) == ""
+    assert topology.exec_node(["nft", "list", "ruleset"]) == ""
