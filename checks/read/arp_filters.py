@@ -27,6 +27,7 @@ import os
 import selectors
 import shutil
 import subprocess
+import time
 from collections.abc import Iterable, Sequence
 from ipaddress import IPv4Address, IPv4Network, summarize_address_range
 
@@ -106,9 +107,9 @@ def _collect(
     with selectors.DefaultSelector() as selector:
         for fd in caps:
             selector.register(fd, selectors.EVENT_READ)
-        deadline = _monotonic() + timeout_s
+        deadline = time.monotonic() + timeout_s
         while selector.get_map():
-            left = deadline - _monotonic()
+            left = deadline - time.monotonic()
             ready = selector.select(left) if left > 0 else []
             if not ready:
                 raise ToolError(f"{command} did not finish within {timeout_s:g} s")
@@ -125,12 +126,6 @@ def _collect(
                     continue  # stderr beyond its cap: only its start is kept
                 chunks[fd].append(data)
     return b"".join(chunks[process.stdout.fileno()]), b"".join(chunks[process.stderr.fileno()])
-
-
-def _monotonic() -> float:
-    import time
-
-    return time.monotonic()
 
 
 class Unreadable(Record):
