@@ -1,0 +1,567 @@
+"""ARP filter rules (arptables, nftables' `arp` family) and whether they hide a VIP.
+
+Some LVS-DR real servers leave every ARP sysctl at 0 and filter instead (ARP-SEMANTICS §11,
+§12): `arptables -A INPUT -d VIP -j DROP` keeps requests for the VIP unanswered, and
+`arptables -A OUTPUT -s VIP -j mangle --mangle-ip-s RIP` (or a drop) keeps the VIP out of
+the sender field of the node's own requests. nftables does the same with
+`arp daddr ip VIP drop` in an input hook and `arp saddr ip VIP drop` (or `arp saddr ip set
+RIP`) in an output hook.
+
+Three sources, each read in the reader's network namespace (rules are live only):
+- `nft -j list ruleset arp`: native nftables rules, and arptables-nft's (Debian's default
+  `arptables`), which live in nftables' `arp filter` table;
+- `arptables-nft -L -n` for that `arp filter` table when it holds `xt` targets (mangle),
+  whose arguments nft's JSON does not show;
+- `arptables-legacy -L -n` for the kernel's arp_tables, only when
+  /proc/self/net/arp_tables_names lists a table: listing would create an empty one.
+Frames a packet socket sends (arping) pass no ARP filter at all (ARP-SEMANTICS §11).
+
+Reading needs CAP_NET_ADMIN. A source that cannot be read becomes an Unreadable entry with
+the reason; the reader never raises for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import shutil
+import subprocess
+import time
+from collections.abc import Iterable, Sequence
+from ipaddress import IPv4Address, IPv4Network, summarize_address_range
+
+from ..record import TYPE_CHECKING, Record
+
+# Fixed, not $PATH: NRPE's environment lacks the sbin directories, and the check runs as root.
+TOOL_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+TOOL_TIMEOUT_S = 5.0
+TOOL_OUTPUT_CAP = 32 << 20
+_STDERR_CAP = 4096
+_ARP_TABLES_NAMES = "/proc/self/net/arp_tables_names"
+
+INPUT = "input"
+OUTPUT = "output"
+# What a rule does to a matching ARP packet.
+DROP = "drop"
+ACCEPT = "accept"
+HIDE_SENDER = "rewrite sender"  # mangle of the sender IP: the VIP no longer goes out
+CONTINUE = "continue"  # counts, logs, marks: evaluation goes on to the next rule
+UNKNOWN = "unknown"  # a jump, a return, an xt target whose arguments are not known
+
+
+class ToolError(Exception):
+    """A rule-listing program is missing, failed, ran too long or printed too much."""
+
+
+def run_tool(
+    program: str,
+    args: Sequence[str],
+    timeout_s: float = TOOL_TIMEOUT_S,
+    max_bytes: int = TOOL_OUTPUT_CAP,
+) -> str:
+    """Run *program* (found in TOOL_PATH) with *args*, no shell, LC_ALL=C; return its stdout.
+
+    Raises ToolError naming the command and the reason when the program is missing, exits
+    non-zero (with the first line of its stderr), takes more than *timeout_s* seconds, or
+    prints more than *max_bytes* bytes. Never writes anything.
+    """
+    path = shutil.which(program, path=TOOL_PATH)
+    if path is None:
+        raise ToolError(f"{program} is not installed (looked in {TOOL_PATH})")
+    command = " ".join([path, *args])
+    try:
+        process = subprocess.Popen(
+            [path, *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={"LC_ALL": "C", "PATH": TOOL_PATH},
+        )
+    except OSError as err:
+        raise ToolError(f"cannot run {command}: {err.strerror}") from err
+    with process:
+        try:
+            out, messages = _collect(process, timeout_s, max_bytes, command)
+            code = process.wait(timeout=timeout_s)  # its output is closed: it ends now
+        except subprocess.TimeoutExpired as err:
+            raise ToolError(f"{command} did not finish within {timeout_s:g} s") from err
+        finally:
+            if process.poll() is None:
+                process.kill()
+    if code != 0:
+        message = messages.decode("utf-8", "replace").strip().splitlines()
+        first = message[0] if message else "no message"
+        raise ToolError(f"{command} exited {code}: {first}")
+    return out.decode("utf-8", "replace")
+
+
+def _collect(
+    process: subprocess.Popen[bytes], timeout_s: float, max_bytes: int, command: str
+) -> tuple[bytes, bytes]:
+    # A selector instead of communicate(): communicate() would hold any amount of output.
+    assert process.stdout is not None and process.stderr is not None
+    caps = {process.stdout.fileno(): max_bytes, process.stderr.fileno(): _STDERR_CAP}
+    chunks: dict[int, list[bytes]] = {fd: [] for fd in caps}
+    sizes = dict.fromkeys(caps, 0)
+    with selectors.DefaultSelector() as selector:
+        for fd in caps:
+            selector.register(fd, selectors.EVENT_READ)
+        deadline = time.monotonic() + timeout_s
+        while selector.get_map():
+            left = deadline - time.monotonic()
+            ready = selector.select(left) if left > 0 else []
+            if not ready:
+                raise ToolError(f"{command} did not finish within {timeout_s:g} s")
+            for key, _events in ready:
+                fd = int(key.fd)
+                data = os.read(fd, 65536)
+                if not data:
+                    selector.unregister(fd)
+                    continue
+                sizes[fd] += len(data)
+                if sizes[fd] > caps[fd]:
+                    if fd == process.stdout.fileno():
+                        raise ToolError(f"{command} printed more than {max_bytes} bytes")
+                    continue  # stderr beyond its cap: only its start is kept
+                chunks[fd].append(data)
+    return b"".join(chunks[process.stdout.fileno()]), b"".join(chunks[process.stderr.fileno()])
+
+
+class Unreadable(Record):
+    """A rule source that could not be read, and why (not installed, no CAP_NET_ADMIN, ...)."""
+
+    source: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.reason}"
+
+
+def unreadable(source: str, error: ToolError | OSError) -> Unreadable:
+    """The Unreadable of *source*, with the root hint when the reader lacks privilege."""
+    reason = str(error) if isinstance(error, ToolError) else f"{error.filename}: {error.strerror}"
+    if os.geteuid() != 0:
+        reason += "; reading firewall rules needs CAP_NET_ADMIN: run as root"
+    return Unreadable(source, reason)
+
+
+REQUEST = "request"
+REPLY = "reply"
+
+
+class ArpRule(Record):
+    """One ARP filter rule of a chain hooked at input or output, in chain order.
+
+    targets/senders are the ARP target/sender IPv4 match (`-d`/`-s`, `arp daddr ip`/`arp
+    saddr ip`); empty means any address. operation is REQUEST, REPLY or None (both).
+    conditional: the rule also matches on something this reader does not weigh (interface,
+    MAC, negation, a limit), so it may apply to only some packets. A chain's policy is the
+    chain's last rule, unconditional. chain names the chain ("arptables-nft filter INPUT",
+    "nft arp lvs in"): each chain is evaluated on its own, as the kernel does.
+    """
+
+    chain: str
+    hook: str
+    targets: tuple[IPv4Network, ...]
+    senders: tuple[IPv4Network, ...]
+    operation: str | None
+    verdict: str
+    conditional: bool
+    text: str
+
+    def may_match(self, packet: VipPacket, vip: IPv4Address) -> bool:
+        """Could this rule see *packet* (which carries *vip* in its target or sender field)?"""
+        field = self.targets if packet.field == TARGET else self.senders
+        return (
+            self.hook == packet.hook
+            and self.operation in (None, packet.operation)
+            and (not field or any(vip in network for network in field))
+        )
+
+    def matches_every(self, packet: VipPacket, vip: IPv4Address) -> bool:
+        """Does it match every such packet, whoever asks and wherever it goes?"""
+        other = self.senders if packet.field == TARGET else self.targets
+        return self.may_match(packet, vip) and not other and not self.conditional
+
+    def hides(self) -> bool:
+        return self.verdict == DROP or (self.hook == OUTPUT and self.verdict == HIDE_SENDER)
+
+    def __str__(self) -> str:
+        return f"{self.chain}: {self.text}"
+
+
+TARGET = "target"
+SENDER = "sender"
+
+
+class VipPacket(Record):
+    """An ARP packet that carries the VIP, as the chains of one hook see it."""
+
+    hook: str
+    field: str
+    operation: str
+
+
+# A request for the VIP reaching the node; the node's reply, whose sender is the VIP (seen
+# live: an OUTPUT rule on `-s VIP` drops or rewrites the reply too); the node's own request
+# sent from the VIP (the announce leak, ARP-SEMANTICS §4).
+REQUEST_FOR_VIP = VipPacket(INPUT, TARGET, REQUEST)
+REPLY_FROM_VIP = VipPacket(OUTPUT, SENDER, REPLY)
+REQUEST_FROM_VIP = VipPacket(OUTPUT, SENDER, REQUEST)
+
+
+class ArpFilters(Record):
+    """The ARP rules read, and the sources that could not be read (judge by sysctls then)."""
+
+    rules: tuple[ArpRule, ...]
+    unreadable: tuple[Unreadable, ...]
+
+
+class ArpFilterCover(Record):
+    """What the rules do for one VIP: no ARP reply for it leaves the node (hides_replies:
+    requests for it dropped on input, or the reply dropped or rewritten on output); the VIP
+    kept out of the sender field of the node's own requests (hides_announce); the rules that
+    decide, as "<chain>: <rule>"."""
+
+    hides_replies: bool
+    hides_announce: bool
+    rules: tuple[str, ...]
+
+
+def arp_filter_cover(rules: Iterable[ArpRule], vip: IPv4Address) -> ArpFilterCover:
+    """Evaluate every chain for the three packets that carry *vip*, as the kernel walks them.
+
+    In a chain the first rule that decides wins: a hiding rule (drop; on output also a
+    sender rewrite) that matches every such packet hides it; an accept, jump or unknown
+    target that may match first lets (some of) them through. One hiding chain is enough:
+    every base chain of the hook (and arp_tables) sees the packet in turn, and a drop or
+    rewrite anywhere is final for the VIP.
+    """
+    chains: dict[str, list[ArpRule]] = {}
+    for rule in rules:
+        chains.setdefault(rule.chain, []).append(rule)
+    deciding: dict[VipPacket, list[ArpRule]] = {}
+    for packet in (REQUEST_FOR_VIP, REPLY_FROM_VIP, REQUEST_FROM_VIP):
+        for chain in chains.values():
+            found = _decides(chain, packet, vip)
+            if found is not None:
+                deciding.setdefault(packet, []).append(found)
+    named = (rule for found in deciding.values() for rule in found)
+    return ArpFilterCover(
+        hides_replies=REQUEST_FOR_VIP in deciding or REPLY_FROM_VIP in deciding,
+        hides_announce=REQUEST_FROM_VIP in deciding,
+        rules=tuple(dict.fromkeys(str(rule) for rule in named)),
+    )
+
+
+def _decides(chain: Sequence[ArpRule], packet: VipPacket, vip: IPv4Address) -> ArpRule | None:
+    for rule in chain:
+        if rule.verdict == CONTINUE or not rule.may_match(packet, vip):
+            continue
+        if rule.hides():
+            if rule.matches_every(packet, vip):
+                return rule
+            continue  # hides only some of these packets: the rest go on down the chain
+        return None  # accept, return, jump or unknown: some of them may get through
+    return None
+
+
+def read_arp_filters() -> ArpFilters:
+    """Every ARP filter rule of the reader's network namespace; never raises for a source."""
+    rules: list[ArpRule] = []
+    problems: list[Unreadable] = []
+    try:
+        ruleset = parse_nft_document(run_tool("nft", ["-j", "list", "ruleset", "arp"]))
+        replaced = set()
+        # arptables-nft's mangle shows in nft's JSON as a bare `xt target mangle`.
+        if ("arp", "filter") in tables_with_xt(ruleset):
+            try:
+                listing = run_tool("arptables-nft", ["-L", "-n"])
+                rules.extend(parse_arptables_list(listing, "arptables-nft"))
+                replaced.add(("arp", "filter"))
+            except ToolError as err:
+                problems.append(unreadable("arptables-nft", err))
+        rules.extend(nft_arp_rules(ruleset, skip_tables=replaced))
+    except ToolError as err:
+        problems.append(unreadable("nft", err))
+    except ValueError as err:
+        problems.append(Unreadable("nft", f"cannot understand its rules: {err}"))
+    legacy = _read_legacy()
+    if isinstance(legacy, Unreadable):
+        problems.append(legacy)
+    else:
+        rules.extend(legacy)
+    return ArpFilters(tuple(rules), tuple(problems))
+
+
+def _read_legacy() -> list[ArpRule] | Unreadable:
+    try:
+        with open(_ARP_TABLES_NAMES, encoding="ascii", errors="replace") as handle:
+            tables = handle.read().split()
+    except FileNotFoundError:
+        return []  # no arp_tables in this kernel: no legacy rules can exist
+    except OSError as err:
+        return unreadable("arptables-legacy", err)
+    if not tables:
+        return []
+    try:
+        return parse_arptables_list(run_tool("arptables-legacy", ["-L", "-n"]), "arptables-legacy")
+    except ToolError as err:
+        return unreadable("arptables-legacy", err)
+    except ValueError as err:
+        return Unreadable("arptables-legacy", f"cannot understand its rules: {err}")
+
+
+# --- arptables -L -n ------------------------------------------------------------------------
+
+_ARPTABLES_HOOKS = {"INPUT": INPUT, "OUTPUT": OUTPUT}
+_ARPTABLES_VERDICTS = {"DROP": DROP, "ACCEPT": ACCEPT}
+# Matches every Ethernet IPv4 ARP packet anyway (arptables-nft adds them to each rule).
+_NEUTRAL = {
+    ("--h-length", "6"),
+    ("--h-type", "1"),
+    ("--h-type", "Ethernet"),
+    ("--proto-type", "0x800"),
+    ("-i", "*"),
+    ("-o", "*"),
+}
+_ADDRESS_OPTIONS = {"-s", "-d"}
+_OPCODES = {"1": REQUEST, "request": REQUEST, "2": REPLY, "reply": REPLY}
+_MANGLE_OPTIONS = {"--mangle-ip-s", "--mangle-ip-d", "--mangle-mac-s", "--mangle-mac-d"}
+
+
+def parse_arptables_list(text: str, source: str) -> list[ArpRule]:
+    """Rules of INPUT and OUTPUT from `arptables -L -n` (legacy and nft print the same)."""
+    rules: list[ArpRule] = []
+    chain = None
+    for line in text.splitlines():
+        if line.startswith("Chain "):
+            name, _, rest = line[6:].partition(" ")
+            chain = name if name in _ARPTABLES_HOOKS else None
+            if chain is not None and rest.startswith("(policy "):
+                policy = rest[8:].split()[0].rstrip(")")
+                rules.append(_policy(f"{source} filter {chain}", _ARPTABLES_HOOKS[chain], policy))
+            continue
+        if chain is None or not line.strip() or line.startswith("#"):
+            continue
+        rule = _arptables_rule(line.split(), f"{source} filter {chain}", _ARPTABLES_HOOKS[chain])
+        # The policy stays last: rules go in front of it.
+        rules.insert(len(rules) - 1, rule)
+    return rules
+
+
+def _policy(chain: str, hook: str, policy: str) -> ArpRule:
+    verdict = _ARPTABLES_VERDICTS.get(policy.upper(), UNKNOWN)
+    return ArpRule(chain, hook, (), (), None, verdict, False, f"policy {policy}")
+
+
+def _arptables_rule(tokens: list[str], chain: str, hook: str) -> ArpRule:
+    if tokens and tokens[0].isdigit():  # --line-numbers
+        tokens = tokens[1:]
+    options: dict[str, str] = {}
+    conditional = False
+    position = 0
+    while position < len(tokens):
+        token = tokens[position]
+        value = tokens[position + 1] if position + 1 < len(tokens) else ""
+        if token == "!" or value == "!" or not token.startswith("-"):
+            conditional = True
+            position += 1
+            continue
+        options[token] = value
+        if token == "--opcode":
+            conditional = conditional or value.lower() not in _OPCODES
+        elif not (token in _ADDRESS_OPTIONS or token in _MANGLE_OPTIONS or token == "-j"):
+            conditional = conditional or (token, value) not in _NEUTRAL
+        position += 2
+    return ArpRule(
+        chain,
+        hook,
+        _networks(options.get("-d")),
+        _networks(options.get("-s")),
+        _OPCODES.get(options.get("--opcode", "").lower()),
+        _arptables_verdict(options),
+        conditional,
+        " ".join(tokens),
+    )
+
+
+def _arptables_verdict(options: dict[str, str]) -> str:
+    target = options.get("-j", "")
+    if target == "mangle":
+        if options.get("--mangle-target", "ACCEPT").upper() == "DROP":
+            return DROP
+        return HIDE_SENDER if "--mangle-ip-s" in options else ACCEPT
+    if target in ("", "CLASSIFY", "MARK"):
+        return CONTINUE
+    return _ARPTABLES_VERDICTS.get(target, UNKNOWN)
+
+
+def _networks(value: str | None) -> tuple[IPv4Network, ...]:
+    if value is None or value in ("0.0.0.0/0", "0/0"):
+        return ()
+    return (IPv4Network(value, strict=False),)
+
+
+# --- nft -j list ruleset --------------------------------------------------------------------
+
+# Fixed matches arptables-nft adds to every rule: true of every Ethernet IPv4 ARP packet.
+_NFT_NEUTRAL = {("htype", 1), ("hlen", 6), ("plen", 4), ("ptype", 2048)}
+_NFT_IGNORED = {"counter", "log", "comment"}
+_NFT_VERDICTS = {"drop": DROP, "accept": ACCEPT, "continue": CONTINUE}
+_NFT_ADDRESS_FIELDS = {"daddr ip": "targets", "saddr ip": "senders"}
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    NftObject = dict[str, Any]
+
+
+def parse_nft_document(text: str) -> list[NftObject]:
+    """The objects of `nft -j list ruleset` output; ValueError when it is not that."""
+    document = json.loads(text)
+    objects = document.get("nftables") if isinstance(document, dict) else None
+    if not isinstance(objects, list):
+        raise ValueError("no `nftables` list in `nft -j` output")
+    return [item for item in objects if isinstance(item, dict)]
+
+
+def tables_with_xt(ruleset: Iterable[NftObject]) -> set[tuple[str, str]]:
+    """(family, table) of tables holding iptables-nft's `xt` expressions (arguments hidden)."""
+    return {
+        (rule["family"], rule["table"])
+        for item in ruleset
+        if (rule := item.get("rule")) and any("xt" in expr for expr in rule.get("expr", ()))
+    }
+
+
+def base_chains(ruleset: Iterable[NftObject], family: str) -> dict[tuple[str, str], NftObject]:
+    """(table, chain) -> the chain object, for base chains (those with a hook) of *family*."""
+    return {
+        (chain["table"], chain["name"]): chain
+        for item in ruleset
+        if (chain := item.get("chain")) and chain.get("family") == family and "hook" in chain
+    }
+
+
+def nft_arp_rules(
+    ruleset: Sequence[NftObject], skip_tables: Iterable[tuple[str, str]] = ()
+) -> list[ArpRule]:
+    """ArpRules of the `arp` family's input and output base chains; policy rules last."""
+    skipped = set(skip_tables)
+    chains = {
+        key: chain
+        for key, chain in base_chains(ruleset, "arp").items()
+        if chain["hook"] in (INPUT, OUTPUT) and ("arp", key[0]) not in skipped
+    }
+    found: dict[tuple[str, str], list[ArpRule]] = {key: [] for key in chains}
+    for item in ruleset:
+        rule = item.get("rule")
+        if not rule or rule.get("family") != "arp":
+            continue
+        key = (rule["table"], rule["chain"])
+        if key in chains:
+            name = f"nft arp {key[0]} {key[1]}"
+            found[key].append(_nft_arp_rule(rule.get("expr", []), name, chains[key]["hook"]))
+    rules: list[ArpRule] = []
+    for key, chain in chains.items():
+        rules.extend(found[key])
+        name = f"nft arp {key[0]} {key[1]}"
+        rules.append(_policy(name, chain["hook"], str(chain.get("policy", "accept"))))
+    return rules
+
+
+def _nft_arp_rule(expressions: list[NftObject], chain: str, hook: str) -> ArpRule:
+    fields: dict[str, tuple[IPv4Network, ...]] = {"targets": (), "senders": ()}
+    conditional = False
+    operation = None
+    verdict = CONTINUE
+    for expression in expressions:
+        kind, body = next(iter(expression.items()))
+        if kind == "match":
+            field = _nft_payload_field(body.get("left"))
+            if field in _NFT_ADDRESS_FIELDS and body.get("op") in ("==", "in"):
+                fields[_NFT_ADDRESS_FIELDS[field]] = nft_networks(body.get("right"))
+            elif field == "operation" and body.get("op") == "==":
+                operation = _OPCODES.get(str(body.get("right")))
+                conditional = conditional or operation is None
+            elif (field, body.get("right")) not in _NFT_NEUTRAL or body.get("op") != "==":
+                conditional = True
+        elif kind == "mangle" and _nft_payload_field(body.get("key")) == "saddr ip":
+            verdict = HIDE_SENDER
+        elif kind in _NFT_VERDICTS:
+            verdict = _NFT_VERDICTS[kind] if verdict != HIDE_SENDER or kind == "drop" else verdict
+        elif kind in ("jump", "goto", "return", "xt") and not (
+            kind == "xt" and body.get("type") == "match"
+        ):
+            verdict = UNKNOWN
+        elif kind not in _NFT_IGNORED:
+            conditional = True  # an xt match, a limit, a meta match: only some packets
+    text = " ".join(filter(None, (describe_nft(expression) for expression in expressions)))
+    return ArpRule(
+        chain,
+        hook,
+        fields["targets"],
+        fields["senders"],
+        operation,
+        verdict,
+        conditional,
+        text.strip(),
+    )
+
+
+def _nft_payload_field(left: object) -> str | None:
+    if isinstance(left, dict) and isinstance(left.get("payload"), dict):
+        return str(left["payload"].get("field"))
+    return None
+
+
+def nft_networks(right: object) -> tuple[IPv4Network, ...]:
+    """The IPv4 networks an nft JSON match value names: an address, a prefix, a set."""
+    if isinstance(right, str):
+        return (IPv4Network(right, strict=False),)
+    if isinstance(right, dict) and "prefix" in right:
+        prefix = right["prefix"]
+        return (IPv4Network(f"{prefix['addr']}/{prefix['len']}", strict=False),)
+    if isinstance(right, dict) and "set" in right:
+        return tuple(network for element in right["set"] for network in nft_networks(element))
+    if isinstance(right, dict) and "range" in right:
+        low, high = (IPv4Address(end) for end in right["range"])
+        return tuple(summarize_address_range(low, high))
+    raise ValueError(f"unexpected address match {right!r}")
+
+
+def describe_nft(expression: NftObject) -> str:
+    """A short nft-like text of one JSON expression, for the rules a finding names."""
+    kind, body = next(iter(expression.items()))
+    if kind == "match":
+        op = "" if body.get("op") in ("==", "in") else f"{body.get('op')} "
+        return f"{describe_nft_value(body.get('left'))} {op}{describe_nft_value(body.get('right'))}"
+    if kind == "counter":
+        return ""
+    if kind == "mangle" and isinstance(body, dict):
+        return f"{describe_nft_value(body.get('key'))} set {describe_nft_value(body.get('value'))}"
+    if kind in ("dnat", "redirect") and isinstance(body, dict):
+        port = f":{body['port']}" if "port" in body else ""
+        return f"{kind} to {body.get('addr', '')}{port}"
+    if body is None:
+        return str(kind)
+    return f"{kind} {describe_nft_value(body)}"
+
+
+def describe_nft_value(value: object) -> str:
+    """nft-like text of a JSON value: a payload, meta key, prefix, set or literal."""
+    if isinstance(value, dict) and len(value) == 1:
+        key, inner = next(iter(value.items()))
+        if key == "payload" and isinstance(inner, dict):
+            return f"{inner.get('protocol')} {inner.get('field')}"
+        if key == "meta" and isinstance(inner, dict):
+            return f"meta {inner.get('key')}"
+        if key == "prefix" and isinstance(inner, dict):
+            return f"{inner.get('addr')}/{inner.get('len')}"
+        if key == "set" and isinstance(inner, list):
+            return "{ " + ", ".join(describe_nft_value(element) for element in inner) + " }"
+    if isinstance(value, (str, int)):
+        return str(value)
+    return json.dumps(value, separators=(",", ":"))
