@@ -7,7 +7,10 @@ The tree is what the offline readers take: `<root>/proc/sys/net/ipv4/conf/<name>
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
@@ -217,3 +220,16 @@ def _inet_entry(name: str, held: FakeAddress) -> dict[str, Any]:
         "scope": held.scope,
         "label": name,
     }
+
+
+# Run a command as an unprivileged user, as NRPE runs the plugin (as nagios): root reads
+# every file, so only this shows what a 0600 file does to the check.
+AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+
+@contextmanager
+def shared_directory() -> Iterator[Path]:
+    """A temporary directory that AS_NOBODY can enter (pytest's tmp_path is root's, 0700)."""
+    with tempfile.TemporaryDirectory(prefix="lvsarp-shared-") as name:
+        os.chmod(name, 0o755)
+        yield Path(name)
