@@ -15,6 +15,10 @@ import os
 from ..errors import ReadError
 from ..kernel_int import parse_kernel_int
 from ..model import ARP_ANNOUNCE, ARP_IGNORE, KNOWN_FLAGS, Address, ArpKnobs, HostState, Interface
+from ..record import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 _GLOBAL_CONF = ("all", "default")
 # An interface removed while we read it: its directory, or the device behind it, is gone.
@@ -55,6 +59,30 @@ def is_running_kernel(proc_root: str, sys_root: str) -> bool:
         return all(os.path.samestat(os.stat(a), os.stat(b)) for a, b in pairs)
     except OSError:
         return False
+
+
+_CHUNK = 1 << 20
+
+
+def read_bounded(handle: BinaryIO, path: str, cap: int) -> bytes:
+    """All of *handle*, in chunks, or a ReadError naming *path* past *cap* bytes.
+
+    /proc files report size 0 and a FIFO or device has none, so the cap is counted as the
+    bytes arrive: /dev/zero costs one cap's worth of reading, not all memory.
+    """
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        chunk = handle.read(min(_CHUNK, cap + 1 - total))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > cap:
+            raise ReadError(
+                f"{path} is larger than {cap >> 20} MiB, more than any host this check "
+                "knows of writes: is it the right file?"
+            )
 
 
 def read_value(path: str) -> int:
