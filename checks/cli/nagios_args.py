@@ -6,21 +6,40 @@ import argparse
 import sys
 
 from .. import __version__
+from ..errors import ConfigError
 from ..record import TYPE_CHECKING
+from .options import add_check_arguments, add_timeout_argument, node_check
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import NoReturn
-from .options import add_check_arguments
 
 UNKNOWN_EXIT = 3
 
 
 class PluginArgumentParser(argparse.ArgumentParser):
-    """argparse exits 2 on stderr, which Nagios would read as CRITICAL: say UNKNOWN instead."""
+    """argparse exits 2 on stderr, which Nagios would read as CRITICAL: say UNKNOWN instead.
+
+    The shared options are checked here too (a VIP that cannot be one, a regex that does
+    not compile), so a bad option is refused at start with usage, before any read.
+    """
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: None = None
+    ) -> argparse.Namespace:
+        options = super().parse_args(args, namespace)
+        try:
+            node_check(options)
+        except ConfigError as err:
+            self.refuse(str(err))
+        return options
 
     def error(self, message: str) -> NoReturn:
+        self.refuse(f"{self.prog}: {message}")
+
+    def refuse(self, message: str) -> NoReturn:
         # The status line comes first: Nagios shows only the first line.
-        print(f"LVS_ARP UNKNOWN - {self.prog}: {message}")
+        print(f"LVS_ARP UNKNOWN - {message}")
         self.print_usage(sys.stdout)
         sys.exit(UNKNOWN_EXIT)
 
@@ -38,8 +57,6 @@ def build_parser() -> PluginArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="-v: every interface and the fix"
     )
-    parser.add_argument(
-        "-t", "--timeout", type=int, default=10, metavar="SECONDS", help="give up (UNKNOWN) after"
-    )
+    add_timeout_argument(parser)
     parser.add_argument("-V", "--version", action="version", version=f"%(prog)s {__version__}")
     return parser

@@ -15,7 +15,7 @@ from typing import NoReturn
 from .. import __version__
 from ..assess import Assessment
 from ..errors import LvsArpError
-from .options import add_check_arguments, node_check
+from .options import add_check_arguments, add_timeout_argument, deadline, node_check
 from .preflight_json import document, error_document, report_lines, schema_text
 from .preflight_model import EXIT_SAFE, EXIT_UNJUDGED, preflight
 
@@ -46,6 +46,7 @@ def build_parser() -> PreflightArgumentParser:
         epilog=_EXIT_CODES,
     )
     add_check_arguments(parser)
+    add_timeout_argument(parser, outcome="exit 3")
     parser.add_argument(
         "--json", action="store_true", help="print a JSON document (see --schema), not a report"
     )
@@ -62,7 +63,8 @@ def run(argv: Sequence[str]) -> int:
         return EXIT_SAFE
     options = build_parser().parse_args(argv)
     try:
-        assessment = _assess(options)
+        with deadline(options.timeout, "lvs-arp-preflight"):
+            assessment = _assess(options)
     except LvsArpError as err:
         return _unjudged(options, str(err))
     except Exception as err:  # a bug: still an answer automation can act on, no traceback
