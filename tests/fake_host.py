@@ -16,6 +16,7 @@ from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 from typing import Any
 
+from checks.boot.sysctl_d import sysctl_d_key
 from checks.kernel_int import parse_kernel_int
 from checks.model import KNOWN_FLAGS, Address, ArpKnobs, HostState, Interface
 from checks.read.host import read_host
@@ -152,6 +153,24 @@ class FakeHost:
         directory = sysctl_root / "etc/sysctl.d"
         directory.mkdir(parents=True, exist_ok=True)
         (directory / name).write_text("\n".join(lines) + "\n")
+        return sysctl_root
+
+    def persist_boot_config(self, sysctl_root: Path, name: str = "90-fake-host.conf") -> Path:
+        """Like write_boot_config, for every name the kernel takes (sysctl_d_key spells it).
+
+        Names that are not UTF-8 are written as their bytes, as the kernel lists them.
+        """
+        entries = [("all", self.all_ignore, self.all_announce)]
+        entries.append(("default", self.default_ignore, self.default_announce))
+        entries += [(i.name, i.arp_ignore, i.arp_announce) for i in self.interfaces]
+        lines = [
+            f"{sysctl_d_key(conf_name, param)} = {str(knob).strip()}"
+            for conf_name, ignore, announce in entries
+            for param, knob in (("arp_ignore", ignore), ("arp_announce", announce))
+        ]
+        directory = sysctl_root / "etc/sysctl.d"
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / name).write_bytes(os.fsencode("\n".join(lines) + "\n"))
         return sysctl_root
 
     def ip_json_links(self) -> list[dict[str, Any]]:

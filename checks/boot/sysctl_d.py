@@ -43,7 +43,6 @@ DANGLING_LINK = "dangling_link"  # systemd-sysctl skips it silently
 NOT_A_FILE = "not_a_file"  # a directory, FIFO or device where a .conf file should be
 NOT_A_DIRECTORY = "not_a_directory"  # a sysctl.d path that is a file: ignored
 LINE_TOO_LONG = "line_too_long"  # systemd-sysctl stops reading the file there
-NOT_UTF8 = "not_utf8"
 NOT_ASSIGNMENT = "not_assignment"  # a line without '=' that names no ARP knob: a remark
 ARP_NOT_ASSIGNMENT = "arp_not_assignment"  # the same, naming arp_ignore or arp_announce
 BAD_VALUE = "bad_value"  # an ARP key the kernel refuses the value of
@@ -56,7 +55,6 @@ ISSUE_KINDS = (
     NOT_A_FILE,
     NOT_A_DIRECTORY,
     LINE_TOO_LONG,
-    NOT_UTF8,
     NOT_ASSIGNMENT,
     ARP_NOT_ASSIGNMENT,
     BAD_VALUE,
@@ -123,6 +121,62 @@ def normalize_key(key: str) -> str:
     return "/".join(part for part in key.split("/") if part not in ("", "."))
 
 
+# What a key needs escaped to stay one literal interface name in glob(3) with GLOB_BRACE.
+_GLOB_SPECIAL = frozenset("*?[]{},\\")
+_NEEDS_GLOB = "*?[="
+# The narrowest glob for '=' that holds no '=': the characters 0x3c to 0x3e.
+_EQUALS = "[<->]"
+_IFACE_PREFIX = "net.ipv4.conf."
+
+
+def sysctl_d_key(conf_name: str, param: str) -> str:
+    """The sysctl.d key that sets conf/<conf_name>/<param> at boot, for any name the kernel takes.
+
+    A dotted name (VLAN eth0.100) is written with '/': sysctl_normalize() swaps them back
+    (ARP-SEMANTICS §8). parse_file() ends the key at the first '=', so no key can hold
+    one: '=' is written as the range `[<->]`, which also matches '<' or '>' in that place.
+    A name with a glob character is a glob already, so then every character glob(3) or
+    GLOB_BRACE treats specially is escaped. Such a key is a glob to systemd-sysctl: an
+    exact key beats it, and among globs matching a name the one applied last wins.
+    """
+    if not any(char in _NEEDS_GLOB for char in conf_name):
+        return f"{_IFACE_PREFIX}{conf_name.replace('.', '/')}.{param}"
+    spelled = "".join(
+        _EQUALS if char == "=" else "\\" + char if char in _GLOB_SPECIAL else char
+        for char in conf_name.replace(".", "/")
+    )
+    return f"{_IFACE_PREFIX}{spelled}.{param}"
+
+
+def conf_entry_of_key(key: str) -> tuple[str, str] | None:
+    """(conf name, param) of a key sysctl_d_key() spelled; None for any other key."""
+    parts = normalize_key(key).split("/")
+    if len(parts) != 5 or parts[:3] != ["net", "ipv4", "conf"]:
+        return None
+    name = _unspell(parts[3])
+    if sysctl_d_key(name, parts[4]) != key:
+        return None
+    return name, parts[4]
+
+
+def _unspell(component: str) -> str:
+    if not any(char in GLOB_CHARS for char in component):
+        return component
+    name: list[str] = []
+    index = 0
+    while index < len(component):
+        if component.startswith(_EQUALS, index):
+            name.append("=")
+            index += len(_EQUALS)
+        elif component[index] == "\\" and index + 1 < len(component):
+            name.append(component[index + 1])
+            index += 2
+        else:
+            name.append(component[index])
+            index += 1
+    return "".join(name)
+
+
 def load_boot_config(root: str) -> BootConfig:
     """Every file systemd-sysctl would apply from *root*, parsed, with what went wrong."""
     files, issues = list_conf_files(root)
@@ -181,12 +235,9 @@ def parse_conf(data: bytes, path: str) -> tuple[list[Assignment], list[BootIssue
         if len(raw) >= _LONG_LINE_MAX:
             issues.append(BootIssue(path, number, _TOO_LONG, LINE_TOO_LONG))
             break
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            issues.append(BootIssue(path, number, _NOT_UTF8, NOT_UTF8))
-            continue
-        parsed = parse_line(text, path, number)
+        # systemd-sysctl takes the bytes as they are; interface names that are not UTF-8
+        # reach Python with surrogate escapes (os.fsdecode), and so do these lines.
+        parsed = parse_line(raw.decode("utf-8", "surrogateescape"), path, number)
         if isinstance(parsed, Assignment):
             assignments.append(parsed)
         elif parsed is not None:
@@ -203,15 +254,15 @@ def parse_line(text: str, path: str, number: int) -> Assignment | BootIssue | No
     flagged = key.startswith("-")
     if not equals and not flagged:
         kind = ARP_NOT_ASSIGNMENT if any(p in line for p in _ARP_PARAMS) else NOT_ASSIGNMENT
-        message = f"{_short(line)} is not an assignment (no '='); {_SKIPS}"
+        message = f"{_short(printable(line))} is not an assignment (no '='); {_SKIPS}"
         return BootIssue(path, number, message, kind)
     key = (key[1:] if flagged else key).strip(_WHITESPACE)
     return Assignment(
         path=path,
         line=number,
-        key=key,
+        key=printable(key),
         name=normalize_key(key),
-        value=value.strip(_WHITESPACE) if equals else None,
+        value=printable(value.strip(_WHITESPACE)) if equals else None,
         ignore_failure=flagged and bool(equals),
     )
 
@@ -278,7 +329,6 @@ def printable(path: str) -> str:
 
 _SKIPS = "systemd-sysctl logs a warning and skips the line"
 _TOO_LONG = "line is 1 MiB or longer; systemd-sysctl stops reading the file here"
-_NOT_UTF8 = "line is not UTF-8; this check skips it (systemd-sysctl takes the bytes as they are)"
 
 
 def _require_directory(root: str) -> None:
@@ -313,15 +363,10 @@ def _read_bytes(root: str, path: str) -> bytes:
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
         fd = os.open(in_root(root, path), flags)
-        try:
-            info = os.fstat(fd)
-        except OSError:
-            os.close(fd)
-            raise
-        if not stat.S_ISREG(info.st_mode):
-            os.close(fd)
-            raise BootReadError(_not_a_file(path, info), NOT_A_FILE)
         with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise BootReadError(_not_a_file(path, info), NOT_A_FILE)
             return handle.read()
     except OSError as err:
         raise BootReadError(_unreadable(path, err), _unreadable_kind(err)) from err
@@ -347,7 +392,10 @@ def _unreadable(path: str, err: OSError) -> str:
 
 
 def _unreadable_kind(err: OSError) -> str:
-    return DANGLING_LINK if isinstance(err, FileNotFoundError) else UNREADABLE_FILE
+    if isinstance(err, FileNotFoundError):
+        return DANGLING_LINK
+    # open() takes a directory; reading it fails (EISDIR), at boot too.
+    return NOT_A_FILE if isinstance(err, IsADirectoryError) else UNREADABLE_FILE
 
 
 def _grant(mode: str) -> str:

@@ -402,7 +402,8 @@ def test_the_plugin_names_the_unreadable_file(host: FakeHost, which: str, conten
     assert done.stderr == b""
     if expected == "UNREADABLE":
         assert done.returncode == 3
-        assert printable(str(path)) in output.splitlines()[0], output
+        # Nagios ends the status line at '\n' only (str.splitlines also splits at \x1c).
+        assert printable(str(path)) in output.split("\n")[0], output
     else:
         assert done.returncode == EXIT_CODES[expected]
 
