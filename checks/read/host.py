@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..errors import ReadError
 from ..model import HostState
 from .files import is_running_kernel, read_file_host
-from .ipvs import read_virtual_addresses
+from .ipvs import read_virtual_services
 from .live import read_live_addresses, read_live_host
 
 
@@ -17,7 +17,10 @@ def read_host(
     ReadError when the inputs disagree: --ip-json puts an address on an interface the
     tree does not have (only a live read may see an interface vanish between two reads).
     """
-    services = read_virtual_addresses(proc_root or "/proc")
+    # Firewall-mark services (services.fwmarks) have no address; HostState has no field
+    # for them yet, so only the addresses go on.
+    read = read_virtual_services(proc_root or "/proc")
+    services = None if read is None else read.addresses
     if proc_root is None and sys_root is None and ip_json is None:
         return read_live_host().replace(virtual_services=services)
     live = is_running_kernel(proc_root or "/proc", sys_root or "/sys")
