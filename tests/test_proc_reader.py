@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -9,12 +10,14 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO, Any
 
 import pytest
 from fake_host import AS_NOBODY, NOARP_UP, FakeHost, FakeTree, shared_directory
 
 from checks.errors import ReadError
 from checks.model import ArpKnobs
+from checks.read import files
 from checks.read.files import is_running_kernel, read_file_host, read_value
 
 
@@ -264,3 +267,31 @@ def test_wrong_sys_root_is_an_error(tree: FakeTree, tmp_path: Path) -> None:
 
 def test_read_value_parses_hex_flags(tree: FakeTree) -> None:
     assert read_value(str(tree.flags_file("eth0"))) == 0x1003
+
+
+def _unregistering(tree: FakeTree, monkeypatch: pytest.MonkeyPatch) -> str:
+    """net-sysfs answers -EINVAL for eth0.100's flags: a device past NETREG_REGISTERED."""
+    going = str(tree.flags_file("eth0.100"))
+    real_open = open
+
+    def unregistering_open(path: str, *args: Any, **kwargs: Any) -> IO[Any]:
+        if path == going:
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL), path)
+        return real_open(path, *args, **kwargs)
+
+    # A module global shadows the builtin for the reader alone.
+    monkeypatch.setattr(files, "open", unregistering_open, raising=False)
+    return going
+
+
+def test_live_unregistering_device_is_gone(tree: FakeTree, monkeypatch: pytest.MonkeyPatch) -> None:
+    _unregistering(tree, monkeypatch)
+    assert read_live(tree) == ["dummy0", "eth0", "lo"]
+
+
+def test_offline_unregistering_answer_is_an_error(
+    tree: FakeTree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    going = _unregistering(tree, monkeypatch)
+    with pytest.raises(ReadError, match=re.escape(going)):
+        tree.read()
