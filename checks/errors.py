@@ -11,3 +11,7 @@ class ReadError(LvsArpError):
 
 class ConfigError(LvsArpError):
     """The caller asked for something the library cannot do (bad VIP, bad regex)."""
+
+
+class DeadlineExceeded(LvsArpError):
+    """The check ran out of the seconds it was given (-t) before it could judge."""

@@ -7,12 +7,16 @@ The tree is what the offline readers take: `<root>/proc/sys/net/ipv4/conf/<name>
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 from typing import Any
 
+from checks.boot.sysctl_d import sysctl_d_key
 from checks.kernel_int import parse_kernel_int
 from checks.model import KNOWN_FLAGS, Address, ArpKnobs, HostState, Interface
 from checks.read.host import read_host
@@ -151,6 +155,24 @@ class FakeHost:
         (directory / name).write_text("\n".join(lines) + "\n")
         return sysctl_root
 
+    def persist_boot_config(self, sysctl_root: Path, name: str = "90-fake-host.conf") -> Path:
+        """Like write_boot_config, for every name the kernel takes (sysctl_d_key spells it).
+
+        Names that are not UTF-8 are written as their bytes, as the kernel lists them.
+        """
+        entries = [("all", self.all_ignore, self.all_announce)]
+        entries.append(("default", self.default_ignore, self.default_announce))
+        entries += [(i.name, i.arp_ignore, i.arp_announce) for i in self.interfaces]
+        lines = [
+            f"{sysctl_d_key(conf_name, param)} = {str(knob).strip()}"
+            for conf_name, ignore, announce in entries
+            for param, knob in (("arp_ignore", ignore), ("arp_announce", announce))
+        ]
+        directory = sysctl_root / "etc/sysctl.d"
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / name).write_bytes(os.fsencode("\n".join(lines) + "\n"))
+        return sysctl_root
+
     def ip_json_links(self) -> list[dict[str, Any]]:
         """`ip -json address` output, with the IPv6 link-local entries the real one has."""
         return [
@@ -217,3 +239,16 @@ def _inet_entry(name: str, held: FakeAddress) -> dict[str, Any]:
         "scope": held.scope,
         "label": name,
     }
+
+
+# Run a command as an unprivileged user, as NRPE runs the plugin (as nagios): root reads
+# every file, so only this shows what a 0600 file does to the check.
+AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+
+@contextmanager
+def shared_directory() -> Iterator[Path]:
+    """A temporary directory that AS_NOBODY can enter (pytest's tmp_path is root's, 0700)."""
+    with tempfile.TemporaryDirectory(prefix="lvsarp-shared-") as name:
+        os.chmod(name, 0o755)
+        yield Path(name)

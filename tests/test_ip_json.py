@@ -109,3 +109,47 @@ def test_malformed_output_is_a_read_error_naming_the_file(tmp_path: Path, text: 
 def test_missing_file_is_a_read_error(tmp_path: Path) -> None:
     with pytest.raises(ReadError, match="No such file"):
         read_ip_json(str(tmp_path / "absent.json"))
+
+
+# Documents that once gave "internal error: OverflowError/RecursionError" without naming
+# the file (issue 13, kind 8): each is a ReadError naming the file and the problem.
+HOSTILE = {
+    "deep-nesting": ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    "deep-in-an-entry": (
+        json.dumps([link(inet())])[:-1] + ',{"ifname":"x","addr_info":' + "[" * 50_000,
+        "nested too deeply|Expecting",
+    ),
+    "huge-integer": ('[{"ifname":"lo","addr_info":[{"prefixlen":' + "9" * 5000 + "}]}]", "digits"),
+    "infinite-scope": (json.dumps([link(inet(scope=float("inf")))]), "scope inf is not"),
+    "nan-prefixlen": (json.dumps([link(inet(prefixlen=float("nan")))]), "prefixlen nan is not"),
+    "huge-scope": (json.dumps([link(inet(scope=10**300))]), "scope 1000.* is not"),
+    "float-prefixlen": (json.dumps([link(inet(prefixlen=24.0))]), "prefixlen 24.0 is not"),
+    "bool-prefixlen": (json.dumps([link(inet(prefixlen=True))]), "prefixlen True is not"),
+    "negative-prefixlen": (json.dumps([link(inet(prefixlen=-1))]), "prefixlen -1 is not 0 to 32"),
+    "prefixlen-33": (json.dumps([link(inet(prefixlen="33"))]), "prefixlen 33 is not 0 to 32"),
+    "ipv6-local": (json.dumps([link(inet("2001:db8::1"))]), "'2001:db8::1' is not an IPv4"),
+    "int-local": (json.dumps([link(inet(167772260))]), "local is a int"),  # type: ignore[arg-type]
+    "list-ifname": (json.dumps([{"ifname": ["lo"], "addr_info": []}]), "ifname is a list"),
+    "empty-ifname": (json.dumps([link(inet(), ifname="")]), "ifname is a str, not"),
+    "addr-info-object": (json.dumps([{"ifname": "lo", "addr_info": {}}]), "addr_info is a dict"),
+    "scope-object": (json.dumps([link(inet(scope={"a": 1}))]), "scope {'a': 1} is not"),
+    "not-utf8": (b'[{"ifname":"\xff"}]'.decode("latin-1"), "cannot read addresses"),
+}
+
+
+@pytest.mark.parametrize(("text", "problem"), HOSTILE.values(), ids=HOSTILE)
+def test_hostile_document_is_a_read_error_naming_file_and_problem(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    path = tmp_path / "ip-address.json"
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(ReadError) as caught:
+        read_ip_json(str(path))
+    message = str(caught.value)
+    assert str(path) in message
+    assert re.search(problem, message), message
+
+
+def test_a_decimal_string_prefixlen_is_still_read(tmp_path: Path) -> None:
+    (address,) = read_ip_json(saved(tmp_path, [link(inet(prefixlen="24"))]))
+    assert address.prefixlen == 24

@@ -10,7 +10,7 @@ Problems in the boot files themselves become findings too, with a severity by th
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from ipaddress import IPv4Address
 
 from ..finding import BootEvidence, Cause, Finding, Fix, Severity, SysctlSetting
@@ -18,6 +18,7 @@ from ..judge.remedy import sysctl_file
 from ..model import HostState, Role
 from ..record import TYPE_CHECKING
 from .state import BootValue, RunningValues, boot_scenarios, boot_value, same_knobs
+from .sysctl_d import NOT_ASSIGNMENT, UNREADABLE_DIR, UNREADABLE_FILE
 
 if TYPE_CHECKING:
     from ..assess import Policy
@@ -38,6 +39,9 @@ def reboot_findings(
     policy: Policy,
 ) -> list[Finding]:
     """LOST_AT_REBOOT findings for what only the boot view gets wrong, then the files' issues."""
+    issues = [_issue_finding(issue) for issue in boot.issues]
+    if any(issue.kind in _UNJUDGEABLE for issue in boot.issues):
+        return issues
     unsound_now = _unsound_entries(running_findings)
     losses: dict[tuple[object, ...], _Loss] = {}
     values = RunningValues(running)
@@ -62,8 +66,7 @@ def reboot_findings(
                 if loss is None:
                     loss = losses[key] = _Loss(parameter, now, value, running.all.get(parameter))
                 loss.add(entry[0], finding, affected)
-    found = [loss.finding(policy.role) for loss in losses.values()]
-    return found + [_issue_finding(issue) for issue in boot.issues]
+    return [loss.finding(policy.role) for loss in losses.values()] + issues
 
 
 def _unsound_entries(findings: Iterable[Finding]) -> set[Entry]:
@@ -168,33 +171,17 @@ def is_glob(key: str) -> bool:
     return any(char in key for char in _GLOB_CHARS)
 
 
-# sysctl_d.parse_line's words for a line without '=': it assigns nothing at all.
-_NO_ASSIGNMENT = "is not an assignment"
-_ARP_KEY_PARTS = ("arp_ignore", "arp_announce")
+# A boot view with a file or directory it could not read cannot say what boot sets: those
+# are UNKNOWN, and no reboot verdict is drawn from the rest ("nothing sets it" would lie).
+_UNJUDGEABLE = frozenset({UNREADABLE_FILE, UNREADABLE_DIR})
+_ISSUE_SEVERITY = {NOT_ASSIGNMENT: Severity.INFO}  # a line naming no ARP knob: a remark
 
 
 def _issue_finding(issue: BootIssue) -> Finding:
+    severity = Severity.UNKNOWN if issue.kind in _UNJUDGEABLE else Severity.WARNING
     return Finding(
-        _issue_severity(issue),
+        _ISSUE_SEVERITY.get(issue.kind, severity),
         Cause.BOOT_FILE,
         after_reboot=True,
-        boot=BootEvidence(path=issue.path, line=issue.line, message=issue.message),
+        boot=BootEvidence(path=issue.path, line=issue.line, kind=issue.kind, message=issue.message),
     )
-
-
-def _issue_severity(issue: BootIssue) -> Severity:
-    """WARNING when the problem can change what boot writes to an ARP knob.
-
-    A whole file or directory that cannot be read may hold ARP keys; a bad value, pattern or
-    a line lost from /etc/sysctl.conf is one (the resolver only reports those for ARP keys).
-    Only a line that assigns nothing and names no ARP knob is a mere remark.
-    """
-    mentions_arp = any(part in issue.message for part in _ARP_KEY_PARTS)
-    if issue.line is not None and _NO_ASSIGNMENT in issue.message and not mentions_arp:
-        return Severity.INFO
-    return Severity.WARNING
-
-
-def boot_issue_findings(issues: Iterable[BootIssue]) -> Iterator[Finding]:
-    for issue in issues:
-        yield _issue_finding(issue)

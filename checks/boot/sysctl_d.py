@@ -36,12 +36,52 @@ _WHITESPACE = " \t"
 _COMMENT_CHARS = "#;"
 
 
+# BootIssue.kind: what went wrong, so severity follows the kind and never the wording.
+UNREADABLE_FILE = "unreadable_file"  # a file this check may not (or cannot) read
+UNREADABLE_DIR = "unreadable_dir"  # a sysctl.d directory this check cannot list
+DANGLING_LINK = "dangling_link"  # systemd-sysctl skips it silently
+NOT_A_FILE = "not_a_file"  # a directory, FIFO or device where a .conf file should be
+NOT_A_DIRECTORY = "not_a_directory"  # a sysctl.d path that is a file: ignored
+LINE_TOO_LONG = "line_too_long"  # systemd-sysctl stops reading the file there
+NOT_ASSIGNMENT = "not_assignment"  # a line without '=' that names no ARP knob: a remark
+ARP_NOT_ASSIGNMENT = "arp_not_assignment"  # the same, naming arp_ignore or arp_announce
+BAD_VALUE = "bad_value"  # an ARP key the kernel refuses the value of
+BAD_PATTERN = "bad_pattern"  # a glob this check cannot judge
+SYSCTL_CONF_NOT_READ = "sysctl_conf_not_read"  # /etc/sysctl.conf holds ARP keys boot misses
+ISSUE_KINDS = (
+    UNREADABLE_FILE,
+    UNREADABLE_DIR,
+    DANGLING_LINK,
+    NOT_A_FILE,
+    NOT_A_DIRECTORY,
+    LINE_TOO_LONG,
+    NOT_ASSIGNMENT,
+    ARP_NOT_ASSIGNMENT,
+    BAD_VALUE,
+    BAD_PATTERN,
+    SYSCTL_CONF_NOT_READ,
+)
+_ARP_PARAMS = ("arp_ignore", "arp_announce")
+
+
 class BootIssue(Record):
-    """Something in the boot configuration that does not do what it seems to."""
+    """Something in the boot configuration that does not do what it seems to.
+
+    `kind` is one of ISSUE_KINDS; `message` says it for people, naming what to do.
+    """
 
     path: str
     line: int | None
     message: str
+    kind: str
+
+
+class BootReadError(ReadError):
+    """A boot file that cannot be read; `kind` says how (UNREADABLE_FILE, NOT_A_FILE...)."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class Assignment(Record):
@@ -81,6 +121,62 @@ def normalize_key(key: str) -> str:
     return "/".join(part for part in key.split("/") if part not in ("", "."))
 
 
+# What a key needs escaped to stay one literal interface name in glob(3) with GLOB_BRACE.
+_GLOB_SPECIAL = frozenset("*?[]{},\\")
+_NEEDS_GLOB = "*?[="
+# The narrowest glob for '=' that holds no '=': the characters 0x3c to 0x3e.
+_EQUALS = "[<->]"
+_IFACE_PREFIX = "net.ipv4.conf."
+
+
+def sysctl_d_key(conf_name: str, param: str) -> str:
+    """The sysctl.d key that sets conf/<conf_name>/<param> at boot, for any name the kernel takes.
+
+    A dotted name (VLAN eth0.100) is written with '/': sysctl_normalize() swaps them back
+    (ARP-SEMANTICS §8). parse_file() ends the key at the first '=', so no key can hold
+    one: '=' is written as the range `[<->]`, which also matches '<' or '>' in that place.
+    A name with a glob character is a glob already, so then every character glob(3) or
+    GLOB_BRACE treats specially is escaped. Such a key is a glob to systemd-sysctl: an
+    exact key beats it, and among globs matching a name the one applied last wins.
+    """
+    if not any(char in _NEEDS_GLOB for char in conf_name):
+        return f"{_IFACE_PREFIX}{conf_name.replace('.', '/')}.{param}"
+    spelled = "".join(
+        _EQUALS if char == "=" else "\\" + char if char in _GLOB_SPECIAL else char
+        for char in conf_name.replace(".", "/")
+    )
+    return f"{_IFACE_PREFIX}{spelled}.{param}"
+
+
+def conf_entry_of_key(key: str) -> tuple[str, str] | None:
+    """(conf name, param) of a key sysctl_d_key() spelled; None for any other key."""
+    parts = normalize_key(key).split("/")
+    if len(parts) != 5 or parts[:3] != ["net", "ipv4", "conf"]:
+        return None
+    name = _unspell(parts[3])
+    if sysctl_d_key(name, parts[4]) != key:
+        return None
+    return name, parts[4]
+
+
+def _unspell(component: str) -> str:
+    if not any(char in GLOB_CHARS for char in component):
+        return component
+    name: list[str] = []
+    index = 0
+    while index < len(component):
+        if component.startswith(_EQUALS, index):
+            name.append("=")
+            index += len(_EQUALS)
+        elif component[index] == "\\" and index + 1 < len(component):
+            name.append(component[index + 1])
+            index += 2
+        else:
+            name.append(component[index])
+            index += 1
+    return "".join(name)
+
+
 def load_boot_config(root: str) -> BootConfig:
     """Every file systemd-sysctl would apply from *root*, parsed, with what went wrong."""
     files, issues = list_conf_files(root)
@@ -88,8 +184,8 @@ def load_boot_config(root: str) -> BootConfig:
     for conf in files:
         try:
             lines, problems = read_conf_file(root, conf.target)
-        except ReadError as err:
-            issues.append(BootIssue(printable(conf.path), None, str(err)))
+        except BootReadError as err:
+            issues.append(BootIssue(printable(conf.path), None, str(err), err.kind))
             continue
         assignments.extend(lines)
         issues.extend(problems)
@@ -137,14 +233,11 @@ def parse_conf(data: bytes, path: str) -> tuple[list[Assignment], list[BootIssue
     issues: list[BootIssue] = []
     for number, raw in enumerate(split_lines(data), start=1):
         if len(raw) >= _LONG_LINE_MAX:
-            issues.append(BootIssue(path, number, _TOO_LONG))
+            issues.append(BootIssue(path, number, _TOO_LONG, LINE_TOO_LONG))
             break
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            issues.append(BootIssue(path, number, _NOT_UTF8))
-            continue
-        parsed = parse_line(text, path, number)
+        # systemd-sysctl takes the bytes as they are; interface names that are not UTF-8
+        # reach Python with surrogate escapes (os.fsdecode), and so do these lines.
+        parsed = parse_line(raw.decode("utf-8", "surrogateescape"), path, number)
         if isinstance(parsed, Assignment):
             assignments.append(parsed)
         elif parsed is not None:
@@ -160,14 +253,16 @@ def parse_line(text: str, path: str, number: int) -> Assignment | BootIssue | No
     key, equals, value = line.partition("=")
     flagged = key.startswith("-")
     if not equals and not flagged:
-        return BootIssue(path, number, f"{_short(line)} is not an assignment (no '='); {_SKIPS}")
+        kind = ARP_NOT_ASSIGNMENT if any(p in line for p in _ARP_PARAMS) else NOT_ASSIGNMENT
+        message = f"{_short(printable(line))} is not an assignment (no '='); {_SKIPS}"
+        return BootIssue(path, number, message, kind)
     key = (key[1:] if flagged else key).strip(_WHITESPACE)
     return Assignment(
         path=path,
         line=number,
-        key=key,
+        key=printable(key),
         name=normalize_key(key),
-        value=value.strip(_WHITESPACE) if equals else None,
+        value=printable(value.strip(_WHITESPACE)) if equals else None,
         ignore_failure=flagged and bool(equals),
     )
 
@@ -189,9 +284,10 @@ def unreached_legacy_conf(
             return [], []
         return read_conf_file(root, legacy)
     except (OSError, ReadError) as err:
-        reason = err.strerror if isinstance(err, OSError) else str(err)
+        reason = _unreadable(LEGACY_SYSCTL_CONF, err) if isinstance(err, OSError) else str(err)
+        kind = err.kind if isinstance(err, BootReadError) else UNREADABLE_FILE
         message = f"cannot check whether it sets keys that boot would miss: {reason}"
-        return [], [BootIssue(LEGACY_SYSCTL_CONF, None, message)]
+        return [], [BootIssue(LEGACY_SYSCTL_CONF, None, message, kind)]
 
 
 def resolve_in_root(root: str, path: str) -> str:
@@ -233,7 +329,6 @@ def printable(path: str) -> str:
 
 _SKIPS = "systemd-sysctl logs a warning and skips the line"
 _TOO_LONG = "line is 1 MiB or longer; systemd-sysctl stops reading the file here"
-_NOT_UTF8 = "line is not UTF-8; this check skips it (systemd-sysctl takes the bytes as they are)"
 
 
 def _require_directory(root: str) -> None:
@@ -258,7 +353,8 @@ def _with_target(root: str, conf: ConfFile, issues: list[BootIssue]) -> ConfFile
     try:
         return ConfFile(conf.path, resolve_in_root(root, conf.path))
     except OSError as err:
-        issues.append(BootIssue(printable(conf.path), None, _unreadable(conf.path, err)))
+        message = _unreadable(conf.path, err)
+        issues.append(BootIssue(printable(conf.path), None, message, _unreadable_kind(err)))
         return None
 
 
@@ -270,10 +366,10 @@ def _read_bytes(root: str, path: str) -> bytes:
         with os.fdopen(fd, "rb") as handle:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode):
-                raise ReadError(_not_a_file(path, info))
+                raise BootReadError(_not_a_file(path, info), NOT_A_FILE)
             return handle.read()
     except OSError as err:
-        raise ReadError(_unreadable(path, err)) from err
+        raise BootReadError(_unreadable(path, err), _unreadable_kind(err)) from err
 
 
 def _not_a_file(path: str, info: os.stat_result) -> str:
@@ -289,18 +385,42 @@ def _unreadable(path: str, err: OSError) -> str:
         return f"{shown} does not exist (a dangling link?); systemd-sysctl skips it silently"
     if isinstance(err, PermissionError):
         return (
-            f"cannot read {shown}: permission denied; systemd-sysctl reads it as root at boot, "
-            "so give this check read access to judge it"
+            f"cannot read {shown}: permission denied, so what it sets at boot is not known; "
+            f"systemd-sysctl reads it as root. Make it {_grant('0644')}"
         )
     return f"cannot read {shown}: {err.strerror}; systemd-sysctl may not apply it either"
+
+
+def _unreadable_kind(err: OSError) -> str:
+    if isinstance(err, FileNotFoundError):
+        return DANGLING_LINK
+    # open() takes a directory; reading it fails (EISDIR), at boot too.
+    return NOT_A_FILE if isinstance(err, IsADirectoryError) else UNREADABLE_FILE
+
+
+def _grant(mode: str) -> str:
+    """What to grant the user this check runs as (NRPE: nagios), named."""
+    import pwd  # only on this error path
+
+    try:
+        user = pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        user = f"uid {os.geteuid()}"
+    return f"readable by the user the check runs as ({user}): chmod {mode} or add an ACL"
 
 
 def _directory_issue(directory: str, err: OSError) -> BootIssue:
     if isinstance(err, NotADirectoryError):
         message = f"{directory} is not a directory; systemd-sysctl ignores it"
+        return BootIssue(directory, None, message, NOT_A_DIRECTORY)
+    if isinstance(err, PermissionError):
+        message = (
+            f"cannot list {directory}: permission denied, so what its files set at boot is "
+            f"not known; systemd-sysctl lists it as root. Make it {_grant('0755')}"
+        )
     else:
         message = f"cannot list {directory}: {err.strerror}; its files are not judged"
-    return BootIssue(directory, None, message)
+    return BootIssue(directory, None, message, UNREADABLE_DIR)
 
 
 def _link_target(root: str, host_path: str) -> str | None:

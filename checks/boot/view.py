@@ -19,6 +19,9 @@ from ..kernel_int import parse_kernel_int
 from ..model import PARAMS
 from ..record import Record
 from .sysctl_d import (
+    BAD_PATTERN,
+    BAD_VALUE,
+    SYSCTL_CONF_NOT_READ,
     Assignment,
     BootConfig,
     BootIssue,
@@ -158,7 +161,7 @@ def _arp_rules(config: BootConfig) -> tuple[tuple[Assignment, ...], list[BootIss
             if _touches_arp(rule):
                 kept.append(rule)
         except ConfigError as err:
-            issues.append(BootIssue(rule.path, rule.line, str(err)))
+            issues.append(BootIssue(rule.path, rule.line, str(err), BAD_PATTERN))
     return tuple(kept), issues
 
 
@@ -190,7 +193,7 @@ def _value_issues(rules: tuple[Assignment, ...]) -> list[BootIssue]:
     issues = []
     for rule in rules:
         if rule.value is not None and _to_setting(rule) is None:
-            issues.append(BootIssue(rule.path, rule.line, _bad_value_message(rule)))
+            issues.append(BootIssue(rule.path, rule.line, _bad_value_message(rule), BAD_VALUE))
     return issues
 
 
@@ -211,7 +214,8 @@ def _legacy_issues(root: str, config: BootConfig) -> list[BootIssue]:
         except ConfigError:
             continue  # a pattern too large to judge; nothing boot applies anyway
         if lost:
-            issues.append(BootIssue(line.path, line.line, _legacy_message(line)))
+            message = _legacy_message(line)
+            issues.append(BootIssue(line.path, line.line, message, SYSCTL_CONF_NOT_READ))
     return issues
 
 

@@ -7,21 +7,40 @@ import re
 import sys
 
 from .. import __version__
+from ..errors import ConfigError
 from ..record import TYPE_CHECKING
+from .options import add_check_arguments, add_timeout_argument, node_check
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import NoReturn
-from .options import add_check_arguments
 
 UNKNOWN_EXIT = 3
 
 
 class PluginArgumentParser(argparse.ArgumentParser):
-    """argparse exits 2 on stderr, which Nagios would read as CRITICAL: say UNKNOWN instead."""
+    """argparse exits 2 on stderr, which Nagios would read as CRITICAL: say UNKNOWN instead.
+
+    The shared options are checked here too (a VIP that cannot be one, a regex that does
+    not compile), so a bad option is refused at start with usage, before any read.
+    """
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: None = None
+    ) -> argparse.Namespace:
+        options = super().parse_args(args, namespace)
+        try:
+            node_check(options)
+        except ConfigError as err:
+            self.refuse(str(err))
+        return options
 
     def error(self, message: str) -> NoReturn:
+        self.refuse(f"{self.prog}: {message}")
+
+    def refuse(self, message: str) -> NoReturn:
         # The status line comes first: Nagios shows only the first line.
-        print(f"LVS_ARP UNKNOWN - {self.prog}: {message}")
+        print(f"LVS_ARP UNKNOWN - {message}")
         self.print_usage(sys.stdout)
         sys.exit(UNKNOWN_EXIT)
 
@@ -46,9 +65,7 @@ def build_parser() -> PluginArgumentParser:
         help="also give each matching ARP interface's effective values as perfdata (by "
         "default only counts: container veths come and go, and every label becomes a graph)",
     )
-    parser.add_argument(
-        "-t", "--timeout", type=int, default=10, metavar="SECONDS", help="give up (UNKNOWN) after"
-    )
+    add_timeout_argument(parser)
     parser.add_argument("-V", "--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 

@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from ipaddress import IPv4Address, IPv4Network
 
 from ..assess import NodeCheck
-from ..errors import ConfigError
+from ..errors import ConfigError, DeadlineExceeded
 from ..judge.vips import parse_vips
 from ..model import Role
 
 DEFAULT_SYSCTL_ROOT = "/"
+DEFAULT_TIMEOUT = 10
+# SIGALRM takes whole seconds in a C int; a day is more than any check needs.
+MAX_TIMEOUT = 86400
+# Addresses no LVS virtual service can be reached at, and why (RFC 1122 3.2.1.3, RFC 5771).
+_NOT_A_VIP = (
+    (IPv4Network("0.0.0.0/32"), "is the unspecified address, which no host can be reached at"),
+    (IPv4Network("255.255.255.255/32"), "is the limited broadcast address"),
+    (IPv4Network("224.0.0.0/4"), "is a multicast address; ARP never resolves it"),
+    (IPv4Network("127.0.0.0/8"), "is loopback, never sent on a wire; ARP has no part in it"),
+)
 
 
 def add_check_arguments(parser: argparse.ArgumentParser, short_role: bool = True) -> None:
@@ -54,6 +68,19 @@ def add_check_arguments(parser: argparse.ArgumentParser, short_role: bool = True
     add_boot_arguments(parser)
 
 
+def add_timeout_argument(parser: argparse.ArgumentParser, outcome: str = "UNKNOWN") -> None:
+    """-t/--timeout SECONDS, checked at start: 1 to MAX_TIMEOUT whole seconds."""
+    parser.add_argument(
+        "-t",
+        "--timeout",
+        type=_argument(timeout_seconds),
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"give up ({outcome}) after SECONDS (default {DEFAULT_TIMEOUT}, "
+        f"at most {MAX_TIMEOUT})",
+    )
+
+
 def add_boot_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sysctl-root",
@@ -82,13 +109,85 @@ def exclude_pattern(pattern: str | None) -> re.Pattern[str] | None:
         return re.compile(pattern)
     except re.error as err:
         raise ConfigError(f"--exclude-interface {pattern!r} is not a valid regex: {err}") from err
+    except (RecursionError, OverflowError, MemoryError, ValueError) as err:
+        # Nesting or repeat counts past what the regex engine can compile.
+        raise ConfigError(
+            f"--exclude-interface {_shorten(pattern)} is too large for the regex engine "
+            f"({type(err).__name__}); simplify it"
+        ) from None
+
+
+def vip_address(text: str) -> IPv4Address:
+    """One --vip: an IPv4 address a virtual service can have, or a ConfigError saying why not."""
+    (vip,) = parse_vips([text])
+    for network, reason in _NOT_A_VIP:
+        if vip in network:
+            raise ConfigError(f"--vip {vip} cannot be a VIP: it {reason}")
+    return vip
+
+
+def vip_addresses(texts: Iterable[str]) -> tuple[IPv4Address, ...]:
+    """Every --vip, checked by vip_address(), duplicates dropped, in the order given."""
+    return tuple(dict.fromkeys(vip_address(text) for text in texts))
+
+
+def timeout_seconds(text: str) -> int:
+    """-t: whole seconds, 1 to MAX_TIMEOUT, so SIGALRM can be armed with it."""
+    try:
+        seconds = int(text)
+    except ValueError:
+        raise ConfigError(f"{_shorten(text)} is not a whole number of seconds") from None
+    if not 0 < seconds <= MAX_TIMEOUT:
+        raise ConfigError(f"{_shorten(text)} is not 1 to {MAX_TIMEOUT} seconds")
+    return seconds
+
+
+@contextmanager
+def deadline(seconds: int, what: str = "the check") -> Iterator[None]:
+    """Raise DeadlineExceeded (an LvsArpError) in the main thread after *seconds* (SIGALRM).
+
+    For faces without nagiosplugin's own timeout (the preflight): `with deadline(t): ...`.
+    The previous handler and alarm are restored on the way out.
+    """
+    seconds = timeout_seconds(str(seconds))
+
+    def expire(signum: int, frame: object) -> None:
+        raise DeadlineExceeded(f"{what} gave up after {seconds} s (-t {seconds})")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _argument(check: Callable[[str], object]) -> Callable[[str], object]:
+    """An argparse type from a checker: its ConfigError becomes argparse's one-line error."""
+
+    def convert(text: str) -> object:
+        try:
+            return check(text)
+        except ConfigError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    convert.__name__ = check.__name__  # argparse names the type in "invalid ... value"
+    return convert
+
+
+def _shorten(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
 def node_check(options: argparse.Namespace) -> NodeCheck:
-    """The options every front end shares, parsed: ConfigError names a bad VIP or regex."""
+    """The options every front end shares, parsed: ConfigError names a bad VIP or regex.
+
+    Nothing is read yet, so a face calls it at start to refuse bad options at once.
+    """
     return NodeCheck(
         role=Role(options.role),
-        vips=parse_vips(options.vip),
+        vips=vip_addresses(options.vip),
         exclude=exclude_pattern(options.exclude_interface),
         standby_ok=options.standby_ok,
         proc_root=options.proc_root,

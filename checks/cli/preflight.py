@@ -18,7 +18,7 @@ from ..errors import LvsArpError
 from ..finding import Finding
 from ..judge.remedy import sysctl_line
 from ..model import Role
-from .options import add_check_arguments, node_check
+from .options import add_check_arguments, add_timeout_argument, deadline, node_check
 from .preflight_json import (
     EXIT_SAFE,
     EXIT_UNJUDGED,
@@ -58,6 +58,7 @@ def build_parser() -> PreflightArgumentParser:
         epilog=_EXIT_CODES,
     )
     add_check_arguments(parser)
+    add_timeout_argument(parser, outcome="exit 3")
     parser.add_argument(
         "--json", action="store_true", help="print a JSON document (see --schema), not a report"
     )
@@ -74,7 +75,8 @@ def run(argv: Sequence[str]) -> int:
         return EXIT_SAFE
     options = build_parser().parse_args(argv)
     try:
-        assessment = _assess(options)
+        with deadline(options.timeout, "lvs-arp-preflight"):
+            assessment = _assess(options)
     except LvsArpError as err:
         return _unjudged(options, str(err))
     except Exception as err:  # a bug: still an answer automation can act on, no traceback

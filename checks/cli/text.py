@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from ipaddress import IPv4Address
 
+from ..boot.sysctl_d import UNREADABLE_DIR, UNREADABLE_FILE
 from ..finding import Cause, Finding, Severity
 from ..judge.remedy import (
     merged_commands,
@@ -143,8 +144,14 @@ def _wide(finding: Finding, role: Role, limit: int) -> str:
 
 def _boot_file(finding: Finding, role: Role, limit: int) -> str:
     boot = finding.boot
-    where = "" if boot is None else f"{boot.path}" + (f":{boot.line}" if boot.line else "")
-    return f"boot config problem at {where}"
+    if boot is None:
+        return "boot config problem"
+    path = printable(boot.path or "")
+    if boot.kind == UNREADABLE_FILE:
+        return f"cannot read {path}: make it readable (chmod 0644 or an ACL)"
+    if boot.kind == UNREADABLE_DIR:
+        return f"cannot list {path}: make it readable (chmod 0755 or an ACL)"
+    return f"boot config problem at {path}" + (f":{boot.line}" if boot.line else "")
 
 
 _SUMMARIES = {

@@ -45,7 +45,6 @@ HANGING_FILES: dict[str, Callable[[FakeTree], Path]] = {
     "conf/eth0": lambda tree: tree.conf_file("eth0", "arp_ignore"),
     "sys flags": lambda tree: tree.flags_file("eth0"),
     "ip_vs": lambda tree: tree.proc_root / "net/ip_vs",
-    "ip-json": lambda tree: tree.ip_json,
 }
 
 
@@ -62,6 +61,22 @@ def test_plugin_answers_unknown_within_its_timeout(tmp_path: Path, where: str) -
     assert status == f"LVS_ARP UNKNOWN: Timeout: check execution aborted after {PLUGIN_TIMEOUT_S}s"
     assert PLUGIN_TIMEOUT_S <= elapsed < PLUGIN_TIMEOUT_S + SLACK_S
     assert done.stderr == ""
+
+
+SAVE_IT = "save `ip -json address` output to a file"
+
+
+def test_plugin_refuses_a_fifo_as_ip_json_at_once(tmp_path: Path) -> None:
+    """--ip-json is a saved file: a FIFO (even one being written) is refused, not awaited."""
+    tree = sound_tree(tmp_path / "host")
+    make_fifo(tree.ip_json)
+    argv = [PLUGIN, "-r", "realserver", *tree.plugin_args(), "-t5", "--no-boot-check"]
+    started = time.monotonic()
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    assert time.monotonic() - started < SLACK_S
+    assert done.returncode == 3, done.stdout
+    status = done.stdout.splitlines()[0]
+    assert status == f"LVS_ARP UNKNOWN - {tree.ip_json} is not a regular file: {SAVE_IT}"
 
 
 def stuck_sysctl_root(root: Path) -> Path:

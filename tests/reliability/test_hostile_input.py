@@ -401,9 +401,67 @@ def test_the_plugin_names_the_unreadable_file(host: FakeHost, which: str, conten
     assert done.stderr == b""
     if expected == "UNREADABLE":
         assert done.returncode == 3
-        assert printable(str(path)) in output.splitlines()[0], output
+        # Nagios ends the status line at '\n' only (str.splitlines also splits at \x1c).
+        assert printable(str(path)) in output.split("\n")[0], output
     else:
         assert done.returncode == EXIT_CODES[expected]
+
+
+GAPS = ["arp_ignore", "arp_announce", "flags", "dangling arp_ignore", "dangling conf dir"]
+
+
+def open_gap(tree: FakeTree, name: str, gap: str) -> Path:
+    """Make the offline tree incomplete for interface *name*; return the path it lacks."""
+    if gap == "flags":
+        path = tree.flags_file(name)
+        path.unlink()
+        return path
+    if gap == "dangling conf dir":
+        conf = tree.conf_file(name, "arp_ignore").parent
+        for child in conf.iterdir():
+            child.unlink()
+        conf.rmdir()
+        conf.symlink_to(conf.parent / "gone")
+        return conf
+    path = tree.conf_file(name, gap.removeprefix("dangling "))
+    path.unlink()
+    if gap.startswith("dangling"):
+        path.symlink_to(path.parent / "gone")
+    return path
+
+
+@FEW
+@given(host=hosts(), data=st.data(), gap=st.sampled_from(GAPS))
+def test_an_incomplete_tree_is_unknown_naming_the_path(
+    host: FakeHost, data: st.DataObject, gap: str
+) -> None:
+    """Fail closed (issue 13): an interface the tree only half describes is never dropped."""
+    name = data.draw(st.sampled_from([i.name for i in host.interfaces]))
+    with written(host) as tree:
+        path = open_gap(tree, name, gap)
+        with pytest.raises(ReadError) as caught:
+            tree.read()
+        assert str(path) in str(caught.value)
+        done = run_plugin(tree)
+    output = done.stdout.decode("utf-8")
+    assert done.returncode == 3, output
+    assert output.split("\n")[0].startswith("LVS_ARP UNKNOWN - "), output
+    assert printable(str(path)) in output.split("\n")[0], output
+
+
+def test_an_address_on_an_interface_the_tree_lacks_is_unknown(tmp_path: Path) -> None:
+    """eth1 holds the VIP in --ip-json, but the tree has no eth1: the inputs disagree."""
+    host = FakeHost(1, 2, 1, 2).loopback().interface("eth0", "192.0.2.1/24")
+    host.interface("eth1", f"{VIP}/24")
+    tree = host.write(tmp_path)
+    for path in (tree.conf_file("eth1", "arp_ignore").parent, tree.flags_file("eth1").parent):
+        for child in path.iterdir():
+            child.unlink()
+        path.rmdir()
+    done = run_plugin(tree, "--vip", VIP)
+    first = done.stdout.decode("utf-8").split("\n")[0]
+    assert done.returncode == 3, first
+    assert first.startswith(f"LVS_ARP UNKNOWN - {tree.ip_json} puts {VIP}/24 on interface 'eth1'")
 
 
 def write_sysctl_files(root: str, files: dict[tuple[str, str], bytes]) -> None:
