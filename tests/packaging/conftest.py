@@ -1,4 +1,4 @@
-"""Session fixtures for the packaging proofs: one .deb build, one extraction of it."""
+"""Session fixtures for the packaging proofs: the release tarball, a .deb build, its extraction."""
 
 from __future__ import annotations
 
@@ -9,18 +9,30 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from debbuild import DebBuild, DebBuildError, build
 from required_programs import explain, require, run
+from source_tree import DebBuild, build_in_pristine_tree, release, unpack_git_archive
 
 
 @pytest.fixture(scope="session")
-def deb_build(tmp_path_factory: pytest.TempPathFactory) -> DebBuild:
-    """The package, built once from a temporary copy of the tree."""
-    require("dpkg-buildpackage", "dh", "dh_python3", "help2man", "git")
-    try:
-        return build(tmp_path_factory.mktemp("deb"))
-    except DebBuildError as err:
-        pytest.fail(f"the .deb did not build: {err}", pytrace=False)
+def source_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The release tarball (`git archive`) unpacked: no .git, as a user downloads it."""
+    require("git")
+    tree = unpack_git_archive(tmp_path_factory.mktemp("release"))
+    assert not (tree / ".git").exists()
+    return tree
+
+
+@pytest.fixture(scope="session")
+def deb_build(source_tree: Path, tmp_path_factory: pytest.TempPathFactory) -> DebBuild:
+    """The package, built once by packaging/build-deb from the unpacked tarball."""
+    require("dpkg-buildpackage", "dh", "dh_python3")
+    outdir = tmp_path_factory.mktemp("deb")
+    log = build_in_pristine_tree(source_tree, "build-deb", outdir)
+    version = release.project_version(source_tree)
+    stem = f"{release.PACKAGE}_{release.debian_version(version)}"
+    deb, changes = outdir / f"{stem}_all.deb", next(outdir.glob(f"{stem}_*.changes"), None)
+    assert deb.is_file() and changes is not None, sorted(p.name for p in outdir.iterdir())
+    return DebBuild(version, deb, changes, log)
 
 
 @pytest.fixture(scope="session")

@@ -13,15 +13,22 @@ PRIVATE_MODULES = Path("usr/share/lvs-arp-check")
 NRPE_SNIPPET = Path("etc/nagios/nrpe.d/lvs_arp.cfg")
 NAGIOS_COMMANDS = Path("etc/nagios-plugins/config/lvs_arp.cfg")
 ICINGA2_COMMAND = Path("usr/share/icinga2/include/plugins-contrib.d/lvs_arp.conf")
-ICINGA2_EXAMPLES = Path("usr/share/doc/lvs-arp-check/examples")
+DOC_DIR = Path("usr/share/doc/lvs-arp-check")
+EXAMPLES = DOC_DIR / "examples"
+ICINGA2_EXAMPLES = EXAMPLES / "icinga2"
 EXPORTER_DEFAULTS = Path("etc/default/lvs-arp-exporter")
 UNIT_DIR = Path("lib/systemd/system")
 EXPORTER_UNIT = "lvs-arp-exporter.service"
 TEXTFILE_UNIT = "lvs-arp-exporter-textfile.service"
 TEXTFILE_TIMER = "lvs-arp-exporter-textfile.timer"
 UNITS = (EXPORTER_UNIT, TEXTFILE_UNIT, TEXTFILE_TIMER)
-MAN_PAGE = Path("usr/share/man/man1/lvs-arp-exporter.1.gz")
-PREFLIGHT_MAN_PAGE = Path("usr/share/man/man1/lvs-arp-preflight.1.gz")
+MAN_DIR = Path("usr/share/man/man1")
+# program -> its hand-written page in the source tree.
+MAN_PAGES = {
+    "check_lvs_arp": "packaging/man/check_lvs_arp.1",
+    "lvs-arp-exporter": "packaging/man/lvs-arp-exporter.1",
+    "lvs-arp-preflight": "packaging/man/lvs-arp-preflight.1",
+}
 # The preflight's JSON schema: automation validates --json against the installed copy.
 PREFLIGHT_SCHEMA = Path("usr/share/lvs-arp-check/checks/cli/preflight.schema.json")
 

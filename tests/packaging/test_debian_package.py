@@ -9,45 +9,60 @@ from pathlib import Path
 
 import nagiosplugin
 import pytest
-from debbuild import DebBuild, debian_version, project_version
 from required_programs import explain, require, run
 from shipped_paths import (
+    DOC_DIR,
+    EXAMPLES,
     EXPORTER,
     EXPORTER_DEFAULTS,
     ICINGA2_COMMAND,
-    ICINGA2_EXAMPLES,
-    MAN_PAGE,
+    MAN_DIR,
+    MAN_PAGES,
     NAGIOS_COMMANDS,
     NRPE_SNIPPET,
     PLUGIN,
     PREFLIGHT,
-    PREFLIGHT_MAN_PAGE,
     PREFLIGHT_SCHEMA,
     PRIVATE_MODULES,
     UNIT_DIR,
     UNITS,
 )
+from source_tree import REPO_ROOT, DebBuild, release
 
 pytestmark = pytest.mark.daemons
 
+# What a user of the README looks for on the host, beside the programs.
+SHIPPED_EXAMPLES = (
+    "prometheus/lvs-arp.rules.yml",
+    "prometheus/lvs-arp.rules.test.yml",
+    "prometheus/scrape-config.example.yml",
+    "ansible/preflight.yml",
+    "icinga2/services.conf",
+    "icinga2/nrpe.conf",
+    "nrpe/lvs_arp.cfg",
+    "nagios/lvs_arp.cfg",
+    "kubernetes/daemonset.yaml",
+)
 EXPECTED_FILES = {
     PLUGIN,
     EXPORTER,
     PREFLIGHT,
-    PREFLIGHT_MAN_PAGE,
     PREFLIGHT_SCHEMA,
     NRPE_SNIPPET,
     NAGIOS_COMMANDS,
     ICINGA2_COMMAND,
-    ICINGA2_EXAMPLES / "services.conf",
-    ICINGA2_EXAMPLES / "nrpe.conf",
     EXPORTER_DEFAULTS,
-    MAN_PAGE,
+    *(MAN_DIR / f"{program}.1.gz" for program in MAN_PAGES),
     PRIVATE_MODULES / "checks" / "__init__.py",
-    PRIVATE_MODULES / "checks" / "plugin.py",
+    PRIVATE_MODULES / "checks" / "cli" / "nagios.py",
+    PRIVATE_MODULES / "checks" / "cli" / "preflight.py",
     PRIVATE_MODULES / "exporter" / "__init__.py",
     PRIVATE_MODULES / "exporter" / "cli.py",
-    Path("usr/share/doc/lvs-arp-check/copyright"),
+    DOC_DIR / "copyright",
+    DOC_DIR / "README.md",
+    DOC_DIR / "README.Debian",
+    DOC_DIR / "docs" / "kernel-facts.md",
+    *(EXAMPLES / example for example in SHIPPED_EXAMPLES),
     *(UNIT_DIR / unit for unit in UNITS),
 }
 CONFFILES = {f"/{NRPE_SNIPPET}", f"/{NAGIOS_COMMANDS}", f"/{EXPORTER_DEFAULTS}"}
@@ -66,9 +81,9 @@ def deb_listing(deb: Path) -> dict[Path, str]:
 
 
 def test_package_version_is_the_project_version(deb_build: DebBuild) -> None:
-    expected = debian_version(project_version())
-    parsed = run(["dpkg-parsechangelog", "-S", "Version"], cwd=deb_build.source_tree)
-    assert parsed.stdout.strip() == expected, explain(parsed)
+    expected = release.debian_version(release.project_version(REPO_ROOT))
+    changes = deb_build.changes.read_text(encoding="utf-8")
+    assert re.search(rf"^Version: {re.escape(expected)}$", changes, re.M), changes
     field = run(["dpkg-deb", "-f", deb_build.deb, "Version"])
     assert field.stdout.strip() == expected, explain(field)
 
@@ -96,7 +111,8 @@ def test_configuration_snippets_are_conffiles(deb_build: DebBuild, tmp_path: Pat
 def test_plugin_runs_from_the_extraction(deb_root: Path) -> None:
     plugin = deb_root / PLUGIN
     version = run([plugin, "-V"])
-    assert version.stdout.strip() == f"check_lvs_arp {project_version()}", explain(version)
+    expected = f"check_lvs_arp {release.project_version(REPO_ROOT)}"
+    assert version.stdout.strip() == expected, explain(version)
     # The status line and a Monitoring Plugins exit code, whatever this host's verdict.
     # The venv's libraries on PYTHONPATH must not matter: the wrapper runs python3 -I, so
     # this proves the modules work with Debian's python3-* packages.
@@ -111,7 +127,8 @@ def test_plugin_runs_from_the_extraction(deb_root: Path) -> None:
 def test_exporter_runs_from_the_extraction(deb_root: Path, tmp_path: Path) -> None:
     exporter = deb_root / EXPORTER
     version = run([exporter, "--version"])
-    assert version.stdout.strip() == f"lvs-arp-exporter {project_version()}", explain(version)
+    expected = f"lvs-arp-exporter {release.project_version(REPO_ROOT)}"
+    assert version.stdout.strip() == expected, explain(version)
     textfile = tmp_path / "lvs_arp.prom"
     written = run([exporter, "--role", "realserver", "--vip", VIP, "--textfile", textfile])
     assert written.returncode == 0, explain(written)
@@ -139,3 +156,51 @@ def test_lintian_reports_no_error_or_warning(deb_build: DebBuild) -> None:
     )
     print(judged.stdout)
     assert judged.returncode == 0, explain(judged)
+
+
+def test_grafana_dashboards_are_shipped_when_the_source_has_them(deb_root: Path) -> None:
+    dashboards = sorted(p.name for p in (REPO_ROOT / "packaging" / "grafana").glob("*.json"))
+    shipped = sorted(p.name for p in (deb_root / EXAMPLES / "grafana").glob("*.json"))
+    assert shipped == dashboards
+
+
+def test_docs_and_examples_are_not_compressed(deb_root: Path) -> None:
+    """Users open them as they are, promtool and kubectl read them, units link to them."""
+    compressed = [p for p in (deb_root / DOC_DIR).rglob("*.gz") if p.name != "changelog.gz"]
+    assert not compressed, compressed
+    docs = sorted(p.name for p in (REPO_ROOT / "docs").glob("*.md"))
+    assert sorted(p.name for p in (deb_root / DOC_DIR / "docs").glob("*.md")) == docs
+
+
+def test_installed_readme_names_only_paths_the_package_has(deb_root: Path) -> None:
+    """The source README's packaging/ paths become the installed ones; each must exist."""
+    readme = (deb_root / DOC_DIR / "README.md").read_text(encoding="utf-8")
+    assert "packaging/" not in readme.replace("tests/packaging/", "")
+    assert "../shared" not in readme and "source-only" not in readme
+    ours = re.findall(
+        r"(?<![\w.-])(/(?:usr/share/doc/lvs-arp-check|usr/share/lvs-arp-check|usr/lib/nagios"
+        r"|etc/nagios|etc/default/lvs-arp|usr/bin/lvs-arp|usr/share/icinga2)[^\s`),]*)",
+        readme,
+    )
+    assert len(ours) >= 5, ours
+    for path in ours:
+        assert (deb_root / path.lstrip("/")).exists(), path
+    for link in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", readme):
+        assert (deb_root / DOC_DIR / link).exists(), link
+
+
+def test_units_documentation_exists_uncompressed(deb_root: Path) -> None:
+    for unit in UNITS:
+        text = (deb_root / UNIT_DIR / unit).read_text(encoding="utf-8")
+        targets = " ".join(re.findall(r"^Documentation=(.*)$", text, re.M)).split()
+        assert targets, unit
+        for target in targets:
+            scheme, _, where = target.partition(":")
+            if scheme == "man":
+                page = re.fullmatch(r"([\w.-]+)\((\d)\)", where)
+                assert page, target
+                name, section = page.groups()
+                assert (deb_root / f"usr/share/man/man{section}/{name}.{section}.gz").is_file()
+            else:
+                assert scheme == "file", f"{unit}: {target} is not on the host"
+                assert (deb_root / where.lstrip("/")).is_file(), f"{unit}: {target}"

@@ -78,6 +78,14 @@ object Host "lvs2.example" {{
   vars.lvs_arp_role = "director"
   vars.lvs_arp_nrpe = true
 }}
+
+object Host "lvs3.example" {{
+  import "lvs-node"
+  address = "192.0.2.4"
+  vars.lvs_arp_role = "director"
+  vars.lvs_arp_nrpe = true
+  vars.lvs_arp_standby_ok = true
+}}
 """
 
 EXPECTED_SERVICES = {
@@ -85,6 +93,13 @@ EXPECTED_SERVICES = {
     "lvs1.example!lvs-arp-director": "lvs_arp",
     "rs2.example!lvs-arp": "nrpe",
     "lvs2.example!lvs-arp": "nrpe",
+    "lvs3.example!lvs-arp": "nrpe",
+}
+# The NRPE command each NRPE example service asks for: standby_ok as with the direct command.
+EXPECTED_NRPE_COMMANDS = {
+    "rs2.example!lvs-arp": "check_lvs_arp_realserver",
+    "lvs2.example!lvs-arp": "check_lvs_arp_director",
+    "lvs3.example!lvs-arp": "check_lvs_arp_director_standby_ok",
 }
 
 
@@ -129,11 +144,11 @@ def test_icinga2_validates_check_command_and_example_services(
     for name, command in EXPECTED_SERVICES.items():
         assert f'* check_command = "{command}"' in services[name], services[name]
 
-    # The NRPE examples name commands the NRPE snippet defines.
+    # The NRPE examples name commands the NRPE snippet defines, standby_ok honoured.
     defined = nrpe_commands((deb_root / NRPE_SNIPPET).read_text(encoding="utf-8"))
-    for name in ("rs2.example!lvs-arp", "lvs2.example!lvs-arp"):
-        asked = re.search(r'\* nrpe_command = "([^"]+)"', services[name])
-        assert asked and asked.group(1) in defined, services[name]
+    for name, command in EXPECTED_NRPE_COMMANDS.items():
+        asked = re.findall(r'\* nrpe_command = "([^"]+)"', services[name])
+        assert asked == [command] and command in defined, services[name]
 
 
 def _check_command_arguments(text: str) -> dict[str, str]:
