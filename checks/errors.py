@@ -11,3 +11,7 @@ class ReadError(LvsArpError):
 
 class ConfigError(LvsArpError):
     """The caller asked for something the library cannot do (bad VIP, bad regex)."""
+
+
+class ProbePermissionError(LvsArpError):
+    """The ARP probe needs CAP_NET_RAW (a raw AF_PACKET socket) and the process lacks it."""
