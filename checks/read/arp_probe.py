@@ -337,7 +337,8 @@ class _Window:
             except OSError as err:
                 raise ReadError(f"cannot read ARP replies on {interface}: {err.strerror}") from err
             seen.frames[interface] += 1
-            # Our own host's outgoing ARP shows up too; only what arrives counts.
+            # A socket bound to ETH_P_ARP hears no outgoing frames (dev_queue_xmit_nit taps only
+            # ETH_P_ALL sockets), so this host's own replies never count; the check costs nothing.
             if address[2] == PACKET_OUTGOING or len(frame) < _ARP_FRAME_LENGTH:
                 continue
             if frame[12:22] != _REPLY_HEADER:
