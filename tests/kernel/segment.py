@@ -71,6 +71,7 @@ PROBE_SNIPPET = textwrap.dedent(
                 "is_real_server": r.is_real_server}
     print(json.dumps({
         "results": [{"vip": str(r.vip), "interface": r.interface, "requests_sent": r.requests_sent,
+                     "frames_read": r.frames_read, "truncated": r.truncated,
                      "responders": [responder(x) for x in r.responders]} for r in results],
         "verdicts": [{"vip": str(v.vip), "kind": v.kind, "severity": v.severity.name,
                       "responders": [x.mac for x in v.responders],
@@ -98,7 +99,8 @@ CAPTURE_SNIPPET = textwrap.dedent(
 )
 
 
-# Asks who-has ARGV[3] from ARGV[2] every 20 ms for ARGV[4] seconds: a router re-resolving the VIP.
+# Asks who-has ARGV[3] from ARGV[2] every ARGV[5] s for ARGV[4] s: a router re-resolving the
+# VIP, or (interval 0) a flood of ARP.
 CHATTER_SNIPPET = textwrap.dedent(
     """
     import socket, sys, time
@@ -112,7 +114,7 @@ CHATTER_SNIPPET = textwrap.dedent(
     deadline = time.monotonic() + float(sys.argv[4])
     while time.monotonic() < deadline:
         sock.send(frame)
-        time.sleep(0.02)
+        time.sleep(float(sys.argv[5]))
     """
 )
 
@@ -181,17 +183,24 @@ class Segment:
         standby_ok: bool = False,
         interface: str | None = None,
         window_s: float = 0.3,
+        wrapper: Sequence[str] = (),
     ) -> dict[str, list[dict[str, object]]]:
-        """Run the library's probe and verdicts in *label*'s namespace; its JSON report."""
+        """Run the library's probe and verdicts in *label*'s namespace; its JSON report.
+
+        *wrapper* goes before python (setpriv, unshare); a wrapped run reads no ip_vs file,
+        since pytest's temp dir is closed to other users.
+        """
+        on_director = label.startswith("director") and not wrapper
         args = {
             "vips": [VIP],
             "role": role,
             "standby_ok": standby_ok,
             "interface": interface,
             "window_s": window_s,
-            "proc_root": self.proc_root if label.startswith("director") else "/nonexistent",
+            "proc_root": self.proc_root if on_director else "/nonexistent",
         }
-        output = self.exec(label, [sys.executable, "-c", PROBE_SNIPPET, json.dumps(args)])
+        argv = [*wrapper, sys.executable, "-c", PROBE_SNIPPET, json.dumps(args)]
+        output = self.exec(label, argv)
         report: dict[str, list[dict[str, object]]] = json.loads(output)
         return report
 
@@ -207,9 +216,12 @@ class Segment:
         )
 
     @contextmanager
-    def chatter(self, label: str, seconds: float) -> Iterator[None]:
-        """*label* keeps asking who-has VIP (from its own address) while the block runs."""
-        argv = [sys.executable, "-c", CHATTER_SNIPPET, LAN, self[label].ip, VIP, str(seconds)]
+    def chatter(
+        self, label: str, seconds: float, target: str = VIP, interval_s: float = 0.02
+    ) -> Iterator[None]:
+        """*label* keeps asking who-has *target* (from its own address) while the block runs."""
+        argv = [sys.executable, "-c", CHATTER_SNIPPET, LAN, self[label].ip, target]
+        argv += [str(seconds), str(interval_s)]
         with self._background(label, argv, "sending") as process:
             yield
             process.wait(timeout=seconds + COMMAND_TIMEOUT_S)

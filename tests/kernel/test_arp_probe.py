@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from netns_commands import run
 
+from checks.read.arp_probe import MAX_FRAMES
+
 from .segment import LAN, VIP, Segment, lan_segment
 
 pytestmark = pytest.mark.kernel
@@ -178,6 +180,16 @@ def test_the_directors_own_replies_to_others_are_not_responders(segment: Segment
     assert verdict(report)["kind"] == "ok"
 
 
+def test_a_flood_of_arp_stops_the_read_at_its_bound_and_cannot_say_ok(segment: Segment) -> None:
+    """MAX_FRAMES bounds the work: a segment flooded with ARP gives UNKNOWN, not a false OK."""
+    with segment.chatter("router", seconds=2.0, target="192.0.2.250", interval_s=0):
+        report = segment.probe("director", "director", window_s=1.0)
+    (result,) = report["results"]
+    assert (result["truncated"], result["frames_read"]) == (True, MAX_FRAMES)
+    found = verdict(report)
+    assert (found["kind"], found["severity"]) == ("probe_incomplete", "UNKNOWN")
+
+
 def test_a_second_nic_of_the_prober_is_marked_local(segment: Segment) -> None:
     """A director with two NICs on the segment hears its other NIC: that is itself, not a rival."""
     bridge = segment.bridge
@@ -239,6 +251,46 @@ def test_without_cap_net_raw_the_error_says_what_to_grant(segment: Segment) -> N
     assert message.startswith(f"the ARP probe on {LAN} needs CAP_NET_RAW"), message
     for grant in ("sudo", "AmbientCapabilities=CAP_NET_RAW", "setcap cap_net_raw+ep"):
         assert grant in message
+
+
+def test_cap_net_raw_alone_is_enough_as_the_systemd_drop_in_grants_it(segment: Segment) -> None:
+    """packaging/probe/lvs-arp-exporter-probe.conf: an unprivileged user with only an ambient
+    CAP_NET_RAW (bounding set CAP_NET_RAW, no new privileges) probes, reads and judges."""
+    segment.set_knobs("rs1", *LEAK)
+    ambient_net_raw = [
+        "setpriv",
+        "--reuid=nobody",
+        "--regid=nogroup",
+        "--clear-groups",
+        "--inh-caps=-all,+net_raw",
+        "--ambient-caps=-all,+net_raw",
+        "--bounding-set=-all,+net_raw",
+        "--no-new-privs",
+    ]
+    report = segment.probe("director", "director", wrapper=ambient_net_raw)
+    rs1 = segment["rs1"]
+    assert responders(report) == [(rs1.mac, [rs1.ip], False, False)]  # no ip_vs read here
+    assert verdict(report)["kind"] == "split_brain"
+
+
+def test_cap_net_raw_in_a_private_user_namespace_is_not_enough(segment: Segment) -> None:
+    """Why the drop-in sets PrivateUsers=no: the segment's network namespace belongs to the
+    initial user namespace, so root of a new user namespace may not open a packet socket."""
+    snippet = textwrap.dedent(
+        f"""
+        from ipaddress import IPv4Address
+        from checks.errors import ProbePermissionError
+        from checks.read.arp_probe import probe_vip
+        try:
+            probe_vip({LAN!r}, IPv4Address({VIP!r}))
+        except ProbePermissionError as err:
+            print(type(err).__name__)
+        """
+    )
+    done = segment.run_as(
+        "director", ["unshare", "--user", "--map-root-user", sys.executable, "-c", snippet]
+    )
+    assert done.stdout.strip() == "ProbePermissionError", (done.stdout, done.stderr)
 
 
 @pytest.mark.parametrize(
