@@ -61,6 +61,27 @@ def test_segment_is_one_broadcast_domain(segment: Segment) -> None:
     assert responders(report) == [(segment["director"].mac, [], False, False)]
 
 
+def test_neighbour_and_link_reads_agree_with_ip(segment: Segment) -> None:
+    """The rtnetlink readers against iproute2's own reading of the same namespace."""
+    snippet = (
+        "import json; from checks.read.neighbours import read_neighbours, read_local_macs; "
+        "print(json.dumps([{m: [str(i) for i in ips] for m, ips in read_neighbours().items()}, "
+        "sorted(read_local_macs())]))"
+    )
+    neighbours, local = json.loads(segment.exec("director", [sys.executable, "-c", snippet]))
+    table = json.loads(segment.ip("director", "-j", "-4", "neigh", "show"))
+    expected: dict[str, list[str]] = {}
+    for entry in table:
+        if "lladdr" in entry and not {"FAILED", "INCOMPLETE", "NOARP"} & set(entry["state"]):
+            expected.setdefault(entry["lladdr"], []).append(entry["dst"])
+    assert neighbours == {mac: sorted(ips) for mac, ips in expected.items()}
+    assert set(neighbours) == {segment["rs1"].mac, segment["rs2"].mac}
+    links = json.loads(segment.ip("director", "-j", "link", "show"))
+    assert local == sorted(
+        link["address"] for link in links if link["address"] != "00:00:00:00:00:00"
+    )
+
+
 def test_a_leaking_real_server_is_named_with_its_address_then_fixed(segment: Segment) -> None:
     segment.set_knobs("rs1", *LEAK)
     report = segment.probe("director", "director")
