@@ -114,7 +114,9 @@ def probe_segment(
         return ()
     wanted: dict[str, list[IPv4Address]] = {}
     for interface, vip in targets:
-        wanted.setdefault(interface, []).append(vip)
+        vips = wanted.setdefault(interface, [])
+        if vip not in vips:  # asked twice, probed once
+            vips.append(vip)
     for interface in wanted:
         _check_interface(interface)
     sockets = _open_all(wanted)
