@@ -15,3 +15,7 @@ class ConfigError(LvsArpError):
 
 class DeadlineExceeded(LvsArpError):
     """The check ran out of the seconds it was given (-t) before it could judge."""
+
+
+class ProbePermissionError(LvsArpError):
+    """The ARP probe needs CAP_NET_RAW (a raw AF_PACKET socket) and the process lacks it."""

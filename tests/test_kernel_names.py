@@ -18,12 +18,11 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from reliability.hostile import interface_names, kernel_name_bytes
 
-from checks.assess import Assessment
+from checks.assess import Assessment, NodeCheck
 from checks.boot.sysctl_d import Assignment, conf_entry_of_key, parse_line, sysctl_d_key
 from checks.boot.view import glob_matches, read_boot_view
 from checks.finding import Severity
 from checks.model import PARAMS, Role
-from checks.node_check import NodeCheck
 
 MANY = settings(max_examples=200, deadline=None)
 VIP = "10.0.0.100"

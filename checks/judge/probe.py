@@ -1,0 +1,212 @@
+"""Judge what the ARP probe saw on the wire: does the right machine, and only it, answer for a VIP?
+
+Pure functions over read results (checks.read.arp_probe.ProbeResult). The probing host never
+sees its own answer on the interface it probes from, so a director that holds the VIP and
+hears nobody is the expected picture; any other MAC answering is a second holder.
+Rules (issue 11):
+
+director, holds the VIP on an up ARP interface:
+    nobody else answers                       OK            ok
+    a real server answers                     CRITICAL      realserver_responder
+    another machine answers                   CRITICAL      split_brain
+director, does not hold it, without --standby-ok (that alone is CRITICAL):
+    a real server answers                     CRITICAL      realserver_responder
+    someone answers                           CRITICAL      vip_not_held (naming them)
+    nobody answers                            CRITICAL      unreachable
+director, does not hold it, with --standby-ok (a BACKUP):
+    one machine, not a real server            OK            standby_active_named
+    a real server answers                     CRITICAL      realserver_responder
+    several machines                          CRITICAL      split_brain
+    this host itself answers (another NIC)    CRITICAL      local_responder
+    nobody                                    CRITICAL      unreachable
+real server (expects exactly one answer, the director's):
+    one machine                               OK            ok
+    this host itself answers (another NIC)    CRITICAL      local_responder
+    several machines                          CRITICAL      several_responders
+    nobody                                    CRITICAL      unreachable
+Whatever would be OK or unreachable is UNKNOWN (probe_incomplete) when the probe stopped at
+its frame bound: an unread frame may hold another responder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from ipaddress import IPv4Address
+
+from ..finding import Severity
+from ..model import HostState, Role
+from ..read.arp_probe import MAX_FRAMES, ProbeResult, Responder
+from ..record import Record
+
+OK = "ok"
+REALSERVER_RESPONDER = "realserver_responder"
+SPLIT_BRAIN = "split_brain"
+VIP_NOT_HELD = "vip_not_held"
+UNREACHABLE = "unreachable"
+STANDBY_ACTIVE_NAMED = "standby_active_named"
+LOCAL_RESPONDER = "local_responder"
+SEVERAL_RESPONDERS = "several_responders"
+PROBE_INCOMPLETE = "probe_incomplete"
+
+KINDS = (
+    OK,
+    REALSERVER_RESPONDER,
+    SPLIT_BRAIN,
+    VIP_NOT_HELD,
+    UNREACHABLE,
+    STANDBY_ACTIVE_NAMED,
+    LOCAL_RESPONDER,
+    SEVERAL_RESPONDERS,
+    PROBE_INCOMPLETE,
+)
+
+
+class ProbeVerdict(Record):
+    """The probe's verdict on one VIP."""
+
+    vip: IPv4Address
+    kind: str  # one of KINDS
+    severity: Severity
+    responders: tuple[Responder, ...]  # the machines the verdict names (empty: nobody)
+    responder_count: int  # distinct MACs that answered, on every probed interface (perfdata)
+    interfaces: tuple[str, ...]  # where the probe listened
+    summary: str  # one line for a status line: names each responder's MAC and address
+
+
+def holds_vip(state: HostState, vip: IPv4Address) -> bool:
+    """The VIP sits on an up, ARP-capable interface here: this host answers ARP for it."""
+    arp_up = {i.name for i in state.interfaces if i.is_up and i.does_arp}
+    return any(address.interface in arp_up for address in state.addresses_of(vip))
+
+
+def judge_probes(
+    role: Role, state: HostState, standby_ok: bool, results: Iterable[ProbeResult]
+) -> tuple[ProbeVerdict, ...]:
+    """One verdict per VIP probed, in the order the VIPs first appear in *results*."""
+    by_vip: dict[IPv4Address, list[ProbeResult]] = {}
+    for result in results:
+        by_vip.setdefault(result.vip, []).append(result)
+    return tuple(
+        judge_probe(role, vip, holds_vip(state, vip), standby_ok, found)
+        for vip, found in by_vip.items()
+    )
+
+
+def judge_probe(
+    role: Role,
+    vip: IPv4Address,
+    holds: bool,
+    standby_ok: bool,
+    results: Sequence[ProbeResult],
+) -> ProbeVerdict:
+    """Judge the probes of *vip* (results for other VIPs are ignored); rules in the module doc.
+
+    holds: this node holds the VIP on an up ARP interface (holds_vip()); standby_ok: the
+    director is allowed to be a BACKUP (--standby-ok); ignored for a real server.
+    """
+    mine = [result for result in results if result.vip == vip]
+    everyone = _distinct(mine)
+    interfaces = tuple(dict.fromkeys(result.interface for result in mine))
+    if role is Role.REALSERVER:
+        kind, named = _realserver(everyone)
+    else:
+        kind, named = _director(everyone, holds, standby_ok)
+    if kind in (OK, STANDBY_ACTIVE_NAMED, UNREACHABLE) and any(r.truncated for r in mine):
+        kind = PROBE_INCOMPLETE
+    return ProbeVerdict(
+        vip=vip,
+        kind=kind,
+        severity=_SEVERITY[kind],
+        responders=named,
+        responder_count=len(everyone),
+        interfaces=interfaces,
+        summary=_summary(kind, role, vip, named, interfaces),
+    )
+
+
+def _distinct(results: Sequence[ProbeResult]) -> tuple[Responder, ...]:
+    found: dict[str, Responder] = {}
+    for result in results:
+        for responder in result.responders:
+            found.setdefault(responder.mac, responder)
+    return tuple(found.values())
+
+
+def _director(
+    everyone: tuple[Responder, ...], holds: bool, standby_ok: bool
+) -> tuple[str, tuple[Responder, ...]]:
+    foreign = tuple(r for r in everyone if not r.is_local)
+    local = tuple(r for r in everyone if r.is_local)
+    if any(r.is_real_server for r in foreign):
+        return REALSERVER_RESPONDER, foreign
+    if holds:
+        # This director's other NICs on the segment answering for its VIP is still this director.
+        return (SPLIT_BRAIN, foreign) if foreign else (OK, ())
+    if not standby_ok:
+        return (VIP_NOT_HELD, everyone) if everyone else (UNREACHABLE, ())
+    if local:
+        return LOCAL_RESPONDER, local
+    if len(foreign) > 1:
+        return SPLIT_BRAIN, foreign
+    return (STANDBY_ACTIVE_NAMED, foreign) if foreign else (UNREACHABLE, ())
+
+
+def _realserver(everyone: tuple[Responder, ...]) -> tuple[str, tuple[Responder, ...]]:
+    foreign = tuple(r for r in everyone if not r.is_local)
+    local = tuple(r for r in everyone if r.is_local)
+    if local:
+        return LOCAL_RESPONDER, local
+    if len(foreign) > 1:
+        return SEVERAL_RESPONDERS, foreign
+    return (OK, foreign) if foreign else (UNREACHABLE, ())
+
+
+_SEVERITY = {
+    OK: Severity.OK,
+    STANDBY_ACTIVE_NAMED: Severity.OK,
+    REALSERVER_RESPONDER: Severity.CRITICAL,
+    SPLIT_BRAIN: Severity.CRITICAL,
+    VIP_NOT_HELD: Severity.CRITICAL,
+    UNREACHABLE: Severity.CRITICAL,
+    LOCAL_RESPONDER: Severity.CRITICAL,
+    SEVERAL_RESPONDERS: Severity.CRITICAL,
+    PROBE_INCOMPLETE: Severity.UNKNOWN,
+}
+
+
+def describe_responder(responder: Responder) -> str:
+    """`aa:bb:cc:dd:ee:ff (real server 10.0.0.11)`: the MAC, then who it is where known."""
+    who = ", ".join(str(ip) for ip in responder.ips) or "address unknown"
+    if responder.is_real_server:
+        who = f"real server {who}"
+    if responder.is_local:
+        who = f"this host, {who}"
+    return f"{responder.mac} ({who})"
+
+
+def _summary(
+    kind: str,
+    role: Role,
+    vip: IPv4Address,
+    named: tuple[Responder, ...],
+    interfaces: tuple[str, ...],
+) -> str:
+    who = ", ".join(describe_responder(r) for r in named)
+    on = "/".join(interfaces) or "no interface"
+    if kind == OK and role is Role.REALSERVER:
+        return f"VIP {vip} answered by one machine on {on}: {who}"
+    texts = {
+        OK: f"VIP {vip}: nobody else answers ARP for it on {on}",
+        REALSERVER_RESPONDER: f"VIP {vip} answered on {on} by a real server: {who}",
+        SPLIT_BRAIN: f"VIP {vip} held by more than one machine on {on}: {who}",
+        VIP_NOT_HELD: f"this director does not hold VIP {vip}; answered on {on} by {who}",
+        UNREACHABLE: f"nobody answers ARP for VIP {vip} on {on}: the VIP is unreachable",
+        STANDBY_ACTIVE_NAMED: f"standby: VIP {vip} held by the active director {who}",
+        LOCAL_RESPONDER: f"this host answers ARP for VIP {vip} on {on} from {who}",
+        SEVERAL_RESPONDERS: f"VIP {vip} answered by {len(named)} machines on {on}: {who}",
+        PROBE_INCOMPLETE: (
+            f"ARP probe for VIP {vip} on {on} stopped after {MAX_FRAMES} frames: "
+            "too much ARP on the segment to be sure who answers"
+        ),
+    }
+    return texts[kind]
