@@ -184,7 +184,13 @@ def vip_families(assessment: Assessment, vip_series_limit: int) -> list[Metric]:
         if f.cause in PLACEMENT_CAUSES and f.is_problem
         for vip in f.vips
     }
-    present = [vip for vip in assessment.vips if assessment.state.addresses_of(vip)]
+    # From the findings, not a look-up per VIP: a kube-proxy node judges thousands.
+    absent = {
+        vip
+        for f in assessment.findings
+        if f.cause in (Cause.VIP_ABSENT, Cause.VIP_NOT_HELD)
+        for vip in f.vips
+    }
     counts = GaugeMetricFamily(
         "lvs_arp_vips",
         "VIPs judged, by state: configured on this node (present), placed unsoundly for the "
@@ -192,7 +198,7 @@ def vip_families(assessment: Assessment, vip_series_limit: int) -> list[Metric]:
         labels=("state",),
     )
     counts.add_metric(("judged",), len(assessment.vips))
-    counts.add_metric(("present",), len(present))
+    counts.add_metric(("present",), len(assessment.vips) - len(absent))
     counts.add_metric(("misplaced",), len(misplaced))
     if len(assessment.vips) > vip_series_limit:
         return [counts]

@@ -101,9 +101,8 @@ class _ReplyJudge:
     """Which VIPs an effective arp_ignore answers ARP for, worked out once per value."""
 
     def __init__(self, state: HostState, vips: Sequence[IPv4Address]) -> None:
+        self.state = state
         self.vips = tuple(vips)
-        # arp_ignore 3 hides only VIPs whose every copy has scope host.
-        self.not_scope_host = tuple(v for v in vips if not is_scope_host(state, v))
         self._leaks: dict[int, tuple[IPv4Address, ...]] = {}
 
     def leaks(self, effective: int) -> tuple[IPv4Address, ...]:
@@ -112,7 +111,9 @@ class _ReplyJudge:
         if found is None:
             rule = reply_rule(effective)
             if rule is ReplyRule.NOT_SCOPE_HOST:
-                found = self.not_scope_host
+                # arp_ignore 3 hides only VIPs whose every copy has scope host; asked only
+                # when some interface has 3, since it looks at every VIP's addresses.
+                found = tuple(v for v in self.vips if not is_scope_host(self.state, v))
             elif answers_for(rule, on_receiving_interface=False, scope_host=False):
                 found = self.vips
             else:

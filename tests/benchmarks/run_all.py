@@ -14,6 +14,7 @@ import exporter_latency
 import memory
 import plugin_startup
 import plugin_vs_sysctl
+import vips_scale
 from bench_common import Row, machine_note, print_table
 
 
@@ -21,7 +22,7 @@ def main() -> None:
     started = time.monotonic()
     note_before = machine_note()
     rows: list[Row] = []
-    for benchmark in (plugin_vs_sysctl, plugin_startup, exporter_latency, memory):
+    for benchmark in (plugin_vs_sysctl, vips_scale, plugin_startup, exporter_latency, memory):
         rows += benchmark.main([])
     print_table(f"All benchmarks ({note_before}; after: {machine_note()})", rows)
     print(f"\n{time.monotonic() - started:.0f} s in all")
