@@ -24,7 +24,8 @@ from typing import IO, Any
 import pytest
 from fake_host import FakeHost
 
-from checks import proc_reader
+from checks.errors import ReadError
+from checks.read import files as file_reader
 
 from .churn_driver import PluginLog, ScrapeLog
 from .node_netns import SOUND_KNOBS, VIP, Node, sound_realserver
@@ -199,7 +200,11 @@ def test_a_device_being_unregistered_is_skipped_not_an_error(
             raise OSError(errno.EINVAL, os.strerror(errno.EINVAL), path)
         return real_open(path, *args, **kwargs)
 
-    # A module global shadows the builtin for proc_reader alone.
-    monkeypatch.setattr(proc_reader, "open", unregistering_open, raising=False)
-    state = tree.read()
+    # A module global shadows the builtin for the file reader alone.
+    monkeypatch.setattr(file_reader, "open", unregistering_open, raising=False)
+    # Live roots (what is_running_kernel() says of /proc and /sys): the device is skipped.
+    state = file_reader.read_file_host(str(tree.proc_root), str(tree.sys_root), (), live=True)
     assert [interface.name for interface in state.interfaces] == ["eth0", "lo"]
+    # An offline tree fails closed instead: a copy missing a file is not a vanished device.
+    with pytest.raises(ReadError, match="eth1/flags"):
+        tree.read()
