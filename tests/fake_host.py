@@ -152,7 +152,8 @@ class FakeHost:
         ]
         directory = sysctl_root / "etc/sysctl.d"
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / name).write_text("\n".join(lines) + "\n")
+        # A name that is not UTF-8 (a surrogate escape) is written as the bytes it stands for.
+        (directory / name).write_bytes(("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
         return sysctl_root
 
     def persist_boot_config(self, sysctl_root: Path, name: str = "90-fake-host.conf") -> Path:

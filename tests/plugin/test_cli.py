@@ -83,14 +83,14 @@ STATES = {
         realserver(ignore=0),
         ["--role=realserver"],
         CRITICAL,
-        f"LVS_ARP CRITICAL - eth0 answers ARP for VIP {VIP} (arp_ignore eff 0: all=0 eth0=0)",
+        f"LVS_ARP CRITICAL - eth0 answers ARP for VIP {VIP} (all.arp_ignore=0)",
     ),
+    # Two causes: conf/default's arp_ignore and arp_announce; the first, then the count.
     "realserver-warning-new-interface": (
         FakeHost(0, 0, 0, 0).loopback(f"{VIP}/32").interface("eth0", ON_LINK, ignore=1, announce=2),
         ["-r", "realserver"],
         WARNING,
-        "LVS_ARP WARNING - new interfaces would answer for VIPs "
-        "(arp_ignore eff 0: all=0 default=0)",
+        "LVS_ARP WARNING - new interfaces would answer ARP for VIPs (+1 more)",
     ),
     "realserver-unknown-no-vip": (
         FakeHost(1, 2, 1, 2).loopback().interface("eth0", ON_LINK),
@@ -102,7 +102,7 @@ STATES = {
         FakeHost(1, 2, 1, 2).loopback().interface("eth0", ON_LINK),
         ["-r", "realserver", f"--vip={VIP}"],
         CRITICAL,
-        f"LVS_ARP CRITICAL - VIP {VIP} is not configured on this real server",
+        f"LVS_ARP CRITICAL - VIP {VIP} not configured on this real server",
     ),
     "director-ok": (director(), ["-r", "director"], OK, f"LVS_ARP OK - VIP {VIP} answered by ARP"),
     "director-info-is-ok": (
@@ -115,19 +115,20 @@ STATES = {
         director(ignore=8),
         ["-r", "director"],
         CRITICAL,
-        f"LVS_ARP CRITICAL - eth0 answers no ARP for VIP {VIP} (arp_ignore eff 8: all=8 eth0=0)",
+        # all=8 is one entry with two consequences: the VIP unanswered and eth0 silent.
+        f"LVS_ARP CRITICAL - eth0 answers no ARP for VIP {VIP} (all.arp_ignore=8) (+1 more)",
     ),
     "director-standby-warning": (
         director(vip=False),
         ["-r", "director"],
         WARNING,
-        f"LVS_ARP WARNING - VIP {VIP} is not held here (standby director?)",
+        f"LVS_ARP WARNING - VIP {VIP} not held here (standby director?)",
     ),
     "director-standby-ok": (
         director(vip=False),
         ["-r", "director", "--standby-ok"],
         OK,
-        f"LVS_ARP OK - VIP {VIP} answered by ARP",
+        f"LVS_ARP OK - VIP {VIP} not held here: standby (--standby-ok)",
     ),
 }
 
@@ -170,43 +171,176 @@ def test_status_line_stays_short(tmp_path: Path, host: FakeHost, role_flag: str,
     assert len(result.status_line) <= 90, result.status_line
 
 
+COUNTS = (
+    "arp_interfaces",
+    "leaking",
+    "silent",
+    "unsound_after_reboot",
+    "vips",
+    "vips_misplaced",
+    "critical",
+    "warning",
+    "unknown",
+)
+
+
+def perf_values(perfdata: str) -> dict[str, str]:
+    """label -> the rest after '=', for labels without '=' in them."""
+    return dict(metric.split("=", 1) for metric in perfdata.split())
+
+
+@pytest.mark.parametrize(
+    ("host", "counts"),
+    [
+        (realserver(), {"arp_interfaces": 1, "leaking": 0, "vips": 1, "critical": 0}),
+        (realserver(ignore=0), {"leaking": 1, "critical": 1, "warning": 0}),
+        (realserver(ignore=0, announce=0), {"leaking": 1, "critical": 2, "vips_misplaced": 0}),
+    ],
+    ids=["sound", "leaking", "two-causes-one-interface"],
+)
+def test_perfdata_is_a_fixed_set_of_counts(
+    tmp_path: Path, host: FakeHost, counts: dict[str, int]
+) -> None:
+    perfdata = check(tmp_path, host, "-r", "realserver").perfdata
+    assert PERFDATA.fullmatch(perfdata), perfdata
+    values = perf_values(perfdata)
+    assert tuple(values) == COUNTS  # the same labels, in the same order, on every host
+    assert all(value.endswith(";;;0") for value in values.values())
+    for label, count in counts.items():
+        assert values[label] == f"{count};;;0", perfdata
+
+
+def test_perfdata_counts_placement_silence_and_reboot(tmp_path: Path) -> None:
+    host = realserver(ignore=1).interface("eth1", "192.168.1.10/24", ignore=8)
+    host.interface("eth2", "192.168.2.10/24", ignore=8)
+    args = [*host.write(tmp_path).plugin_args(), "-r", "realserver", f"--vip={VIP}"]
+    values = perf_values(run_plugin(*args, "--vip=10.0.0.101").perfdata)
+    assert values["silent"] == "2;;;0"
+    assert values["vips"] == "2;;;0"
+    assert values["vips_misplaced"] == "1;;;0"  # 10.0.0.101 is absent
+    # Nothing in sysctl.d: each interface whose soundness rests on conf/all is unsound then.
+    empty = tmp_path / "empty"
+    (empty / "etc/sysctl.d").mkdir(parents=True)
+    rebooted = perf_values(run_plugin(*args, f"--sysctl-root={empty}").perfdata)
+    assert rebooted["unsound_after_reboot"] == "3;;;0"
+
+
 @pytest.mark.parametrize(
     ("host", "expected"),
     [
-        (realserver(), ["eth0_arp_ignore=1", "eth0_arp_announce=2", "critical=0;;;0"]),
-        (realserver(ignore=0), ["eth0_arp_ignore=0", "critical=1;;;0", "warning=0;;;0"]),
+        (realserver(), ["eth0_arp_ignore=1", "eth0_arp_announce=2"]),
+        (realserver(ignore=0), ["eth0_arp_ignore=0"]),
         (realserver(ignore=2147483647), ["eth0_arp_ignore=2147483647"]),
         (realserver(ignore=-1), ["eth0_arp_ignore=0"]),
     ],
     ids=["sound", "leaking", "int-max-not-scientific", "effective-not-raw"],
 )
-def test_perfdata_is_valid_and_carries_effective_values(
+def test_perfdata_interfaces_adds_effective_values(
     tmp_path: Path, host: FakeHost, expected: list[str]
 ) -> None:
-    perfdata = check(tmp_path, host, "-r", "realserver").perfdata
+    perfdata = check(tmp_path, host, "-r", "realserver", "--perfdata-interfaces=.").perfdata
     assert PERFDATA.fullmatch(perfdata), perfdata
     assert set(expected) <= set(perfdata.split()), perfdata
+    assert tuple(perf_values(perfdata))[: len(COUNTS)] == COUNTS
+
+
+def test_perfdata_interfaces_only_for_matching_names(tmp_path: Path) -> None:
+    host = realserver().interface("eth1", "192.168.1.10/24")
+    host.interface("veth9f3a", "192.168.2.10/24")
+    plain = check(tmp_path / "plain", host, "-r", "realserver").perfdata
+    assert "arp_ignore" not in plain and "arp_announce" not in plain
+    chosen = check(tmp_path / "eth", host, "-r", "realserver", "--perfdata-interfaces=^eth")
+    labels = [m.split("=")[0] for m in chosen.perfdata.split()][len(COUNTS) :]
+    assert labels == [
+        "eth0_arp_ignore",
+        "eth0_arp_announce",
+        "eth1_arp_ignore",
+        "eth1_arp_announce",
+    ]
+
+
+def test_perfdata_interfaces_must_be_a_regex(tmp_path: Path) -> None:
+    tree = realserver().write(tmp_path)
+    result = run_plugin(*tree.plugin_args(), "-r", "realserver", "--perfdata-interfaces=eth(")
+    assert result.returncode == UNKNOWN
+    assert result.stderr == "" and "Traceback" not in result.stdout
 
 
 def test_interface_names_the_kernel_allows_keep_perfdata_valid(tmp_path: Path) -> None:
     """Linux refuses only '/', ':' and white space in names: `veth=a` and `x'y` exist."""
     host = realserver().interface("veth=a", "192.168.9.1/24").interface("x'y", "192.168.8.1/24")
-    result = check(tmp_path, host, "-r", "realserver")
+    result = check(tmp_path, host, "-r", "realserver", "--perfdata-interfaces=.")
     assert (result.returncode, result.stderr) == (OK, "")
     assert PERFDATA.fullmatch(result.perfdata), result.perfdata
-    assert len([m for m in result.perfdata.split() if "arp_ignore" in m]) == 3
+    ignore = [m for m in result.perfdata.split() if "arp_ignore" in m]
+    assert ignore == ["eth0_arp_ignore=1", "'veth=a_arp_ignore'=1", "'x''y_arp_ignore'=1"]
+
+
+def test_names_that_print_alike_get_distinct_labels(tmp_path: Path) -> None:
+    """The byte 0xff and the four characters `\\xff` are two names: two labels."""
+    raw = os.fsdecode(b"v\xff")  # a name that is not UTF-8: a surrogate escape
+    host = realserver().interface(raw, "192.168.9.1/24").interface("v\\xff", "192.168.8.1/24")
+    result = check(tmp_path, host, "-r", "realserver", "--perfdata-interfaces=^v")
+    assert (result.returncode, result.stderr) == (OK, "")
+    assert PERFDATA.fullmatch(result.perfdata), result.perfdata
+    labels = [m.split("=")[0] for m in result.perfdata.split() if "arp_ignore" in m]
+    # printable(): the byte shows as \xff, a backslash the name holds is doubled.
+    assert sorted(labels) == sorted(["v\\xff_arp_ignore", "v\\\\xff_arp_ignore"])
 
 
 def test_verbose_long_output_has_findings_and_fix_file(tmp_path: Path) -> None:
     result = check(tmp_path, realserver(ignore=0, announce=0), "-r", "realserver", "-v")
     lines = result.stdout.splitlines()
     assert lines[0] == (
-        f"LVS_ARP CRITICAL - eth0 answers ARP for VIP {VIP} (arp_ignore eff 0: all=0 eth0=0)"
+        f"LVS_ARP CRITICAL - eth0 answers ARP for VIP {VIP} (all.arp_ignore=0) (+1 more)"
     )
+    assert f"CRITICAL: eth0 announces VIP {VIP} (all.arp_announce=0)" in lines
+    assert "    fix: net.ipv4.conf.all.arp_ignore = 1" in lines
     assert "fix: write /etc/sysctl.d/90-lvs-realserver.conf with:" in lines
     assert "    net.ipv4.conf.all.arp_ignore = 1" in lines
     assert "    net.ipv4.conf.all.arp_announce = 2" in lines
-    assert f"OK: VIP {VIP}/32 on lo" in lines
+    assert f"OK: VIP {VIP} on lo" in lines
+    assert PERFDATA.fullmatch(result.perfdata)
+
+
+def test_many_interfaces_behind_conf_all_are_one_cause(tmp_path: Path) -> None:
+    """40 leaking interfaces: one status cause, one -v entry listing a few and a count."""
+    host = realserver(ignore=0)
+    for n in range(1, 40):
+        host.interface(f"eth{n}", f"192.168.{n}.10/24")
+    result = check(tmp_path, host, "-r", "realserver", "-v")
+    assert result.status_line == (
+        f"LVS_ARP CRITICAL - eth0 (+39 more) answer ARP for VIP {VIP} (all.arp_ignore=0)"
+    )
+    lines = result.stdout.splitlines()
+    assert [line for line in lines if line.startswith("CRITICAL:")] == [
+        f"CRITICAL: eth0, eth1 (+38 more) answer ARP for VIP {VIP} (all.arp_ignore=0)"
+    ]
+    assert "    interfaces (40): eth0, eth1, eth10, eth11, eth12 (+35 more)" in lines
+    assert perf_values(result.perfdata)["leaking"] == "40;;;0"
+    assert perf_values(result.perfdata)["critical"] == "1;;;0"
+
+
+def test_status_line_is_the_worst_cause_then_a_count_within_90(tmp_path: Path) -> None:
+    """Long names, many VIPs and several causes: the line still fits and says how many more."""
+    host = FakeHost(0, 0, 0, 0).loopback(*(f"10.0.{n}.100/32" for n in range(50)))
+    host.interface("a-very-long-bond-name.4094", ON_LINK, flags=0x1003)
+    host.interface("another-long-vlan.1000", "192.168.1.10/24", ignore=8)
+    result = check(tmp_path, host, "-r", "realserver")
+    line = result.status_line
+    assert result.returncode == CRITICAL
+    assert len(line) <= 90, line
+    assert line.startswith("LVS_ARP CRITICAL - ")
+    assert re.search(r" \(\+\d+ more\)$", line), line
+
+
+def test_long_output_stays_within_the_nagios_budget(tmp_path: Path) -> None:
+    host = FakeHost(0, 0, 0, 0).loopback(f"{VIP}/32")
+    for n in range(300):
+        host.interface(f"veth{n:04d}", f"172.16.{n // 200}.{n % 200 + 1}/16", ignore=n % 9)
+    result = check(tmp_path, host, "-r", "realserver", "-v")
+    assert len(result.stdout.encode()) <= 8 * 1024, len(result.stdout.encode())
+    assert result.stdout.splitlines()[0].startswith("LVS_ARP CRITICAL - ")
     assert PERFDATA.fullmatch(result.perfdata)
 
 
@@ -300,10 +434,10 @@ def test_wrong_sys_root_is_unknown_not_ok(tmp_path: Path) -> None:
 def internal_error(tmp_path: Path) -> dict[str, str]:
     """An environment in which reading the host fails with a bug, not a LvsArpError."""
     (tmp_path / "sitecustomize.py").write_text(
-        "import checks.node_check\n"
+        "import checks.read.host\n"
         "def read_host(*args, **kwargs):\n"
         "    raise RuntimeError('injected fault')\n"
-        "checks.node_check.read_host = read_host\n"
+        "checks.read.host.read_host = read_host\n"
     )
     return {**os.environ, "PYTHONPATH": str(tmp_path)}
 
