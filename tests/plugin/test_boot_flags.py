@@ -27,10 +27,29 @@ def check(tmp_path: Path, host: FakeHost, *args: str) -> PluginRun:
 
 
 def test_values_set_by_echo_only_are_a_warning_naming_the_lost_value(tmp_path: Path) -> None:
-    result = check(tmp_path, sound_now(), f"--sysctl-root={empty_root(tmp_path)}")
+    root = empty_root(tmp_path)
+    result = check(tmp_path, sound_now(), f"--sysctl-root={root}")
     assert (result.returncode, result.stderr) == (WARNING, "")
+    # Two lost entries (all.arp_ignore, all.arp_announce): the evidence does not fit beside
+    # the count, so the status line drops it and -v names each lost value.
     assert result.status_line == (
-        f"LVS_ARP WARNING - on reboot eth0 answers ARP for VIP {VIP} (all.arp_ignore=1 lost)"
+        f"LVS_ARP WARNING - on reboot eth0 answers ARP for VIP {VIP} (+1 more)"
+    )
+    verbose = check(tmp_path / "again", sound_now(), f"--sysctl-root={root}", "-v")
+    assert verbose.stdout.splitlines()[1:5:3] == [
+        f"WARNING: on reboot eth0 answers ARP for VIP {VIP} (all.arp_ignore=1 lost)",
+        f"WARNING: on reboot eth0 announces VIP {VIP} (all.arp_announce=2 lost)",
+    ]
+
+
+def test_one_lost_entry_is_named_on_the_status_line(tmp_path: Path) -> None:
+    host = sound_now()
+    root = empty_root(tmp_path)
+    (root / "etc/sysctl.d/90-lvs.conf").write_text("net.ipv4.conf.all.arp_announce = 2\n")
+    result = check(tmp_path, host, f"--sysctl-root={root}")
+    assert (result.returncode, result.status_line) == (
+        WARNING,
+        f"LVS_ARP WARNING - on reboot eth0 answers ARP for VIP {VIP} (all.arp_ignore=1 lost)",
     )
 
 
@@ -49,19 +68,16 @@ def test_verbose_says_which_line_is_missing_and_prints_the_whole_fix_file(
 ) -> None:
     result = check(tmp_path, sound_now(), f"--sysctl-root={empty_root(tmp_path)}", "-v")
     lines = result.stdout.splitlines()
-    assert (
-        "    all.arp_ignore is 1 now but nothing in sysctl.d sets it (boots as 0). After a "
-        "reboot: arp_ignore eff 0: all=0 eth0=0. With arp_ignore 0 the interface answers for "
-        "any local address."
-    ) in lines
+    assert "    all.arp_ignore is 1 now but nothing in sysctl.d sets it (boots as 0)." in lines
+    assert "    fix: net.ipv4.conf.all.arp_ignore = 1" in lines
     start = lines.index(f"fix: write {FIX_FILE} with:")
     assert lines[start + 1].startswith("    # LVS-DR real server: ")
     assert lines[start + 3] == f"    # with: sysctl -p {FIX_FILE}"
-    assert lines[start + 4 : start + 8] == [
+    # conf/all restored covers conf/default's 0 too: new interfaces take max(all, default).
+    assert lines[start + 4 :] == [
         "    net.ipv4.conf.all.arp_ignore = 1",
         "    net.ipv4.conf.all.arp_announce = 2",
-        "    net.ipv4.conf.default.arp_ignore = 1",
-        "    net.ipv4.conf.default.arp_announce = 2",
+        "| " + result.perfdata,
     ]
 
 
