@@ -98,15 +98,69 @@ def test_values_that_a_reboot_would_lose_are_warnings_with_the_file_that_keeps_t
     assert result.returncode == WARN
     warned = [c for c in found["checks"] if c["status"] == "WARN"]
     assert warned and all(c["after_reboot"] for c in warned)
-    (reply,) = [c for c in warned if (c["subject"], c["parameter"]) == ("eth0", "arp_ignore")]
+    (reply,) = [c for c in warned if c["setting"]["parameter"] == "arp_ignore"]
+    assert reply["cause"] == "lost_at_reboot"
     assert reply["summary"] == f"on reboot eth0 answers ARP for VIP {VIP} (all.arp_ignore=1 lost)"
-    assert reply["raw"] == {"all": 0, "eth0": 0}
-    assert reply["fix"] == {"sysctl_lines": ["net.ipv4.conf.all.arp_ignore = 1"], "commands": []}
+    assert reply["setting"] == {
+        "parameter": "arp_ignore",
+        "conf": "all",
+        "value": 1,
+        "all_value": 1,
+        "effective": 1,
+    }
+    assert (reply["interfaces"], reply["vips"]) == (["eth0"], [VIP])
+    assert reply["boot"]["at_boot"] == 0 and reply["boot"]["source"] is None
+    assert reply["consequences"] == ["reply_leak"]
+    assert reply["fix"] == {
+        "settings": [{"conf": "all", "parameter": "arp_ignore", "value": 1}],
+        "sysctl_lines": ["net.ipv4.conf.all.arp_ignore = 1"],
+        "commands": [],
+    }
     assert found["sysctl_file"]["path"] == REALSERVER_FILE
     assert found["sysctl_file"]["content"].endswith(
         "net.ipv4.conf.all.arp_ignore = 1\nnet.ipv4.conf.all.arp_announce = 2\n"
-        "net.ipv4.conf.default.arp_ignore = 1\nnet.ipv4.conf.default.arp_announce = 2\n"
     )
+
+
+def test_the_document_is_schema_version_2_and_validates(tmp_path: Path) -> None:
+    host = FakeHost(0, 0, 0, 0).loopback(f"{VIP}/32", "10.0.0.101/24")
+    host.interface("eth0", ON_LINK, "10.0.0.102/32").interface("eth1", "192.168.5.1/24", ignore=8)
+    vips = [f"--vip={v}" for v in (VIP, "10.0.0.101", "10.0.0.102")]
+    found = preflight(tmp_path, host, "-r", "realserver", *vips, "--json").document()
+    assert found["schema_version"] == 2
+    assert schema()["properties"]["schema_version"]["const"] == 2
+    # Every kind of check this host gives is in the document, each valid on its own.
+    causes = {c["cause"] for c in found["checks"]}
+    assert {"reply_leak", "announce_leak", "vip_wide_mask", "vip_on_arp_interface", "silent"} <= (
+        causes
+    )
+    (wide,) = [c for c in found["checks"] if c["cause"] == "vip_wide_mask"]
+    assert wide["addresses"] == [{"address": "10.0.0.101/24", "interface": "lo", "scope": 0}]
+    broken = json.loads(json.dumps(found))
+    broken["checks"][0]["cause"] = 7
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema())
+
+
+def test_forty_interfaces_behind_conf_all_are_one_check_listing_all(tmp_path: Path) -> None:
+    host = FakeHost(0, 2, 1, 2).loopback(f"{VIP}/32")
+    for n in range(40):
+        host.interface(f"eth{n}", f"192.168.{n}.10/24")
+    found = preflight(tmp_path, host, "-r", "realserver", "--json", persisted=host).document()
+    (leak,) = [c for c in found["checks"] if c["cause"] == "reply_leak"]
+    assert leak["interface_count"] == 40
+    assert sorted(leak["interfaces"]) == sorted(f"eth{n}" for n in range(40))
+    assert leak["fix"]["sysctl_lines"] == ["net.ipv4.conf.all.arp_ignore = 1"]
+    assert found["counts"]["FAIL"] == 1
+
+
+def test_names_in_the_document_are_printable_and_distinct(tmp_path: Path) -> None:
+    raw = os.fsdecode(b"v\xff")
+    host = FakeHost(0, 2, 1, 2).loopback(f"{VIP}/32")
+    host.interface(raw, "192.168.9.1/24").interface("v\\xff", "192.168.8.1/24")
+    found = preflight(tmp_path, host, "-r", "realserver", "--json").document()
+    (leak,) = [c for c in found["checks"] if c["cause"] == "reply_leak"]
+    assert sorted(leak["interfaces"]) == sorted(["v\\xff", "v\\\\xff"])
 
 
 def test_a_leaking_node_fails_and_every_fix_line_is_in_the_file(tmp_path: Path) -> None:
@@ -174,9 +228,12 @@ def test_the_report_has_a_line_per_check_then_the_fix(tmp_path: Path) -> None:
     )
     checks_shown = [line for line in lines if re.match(r"(PASS|WARN|FAIL)  \S", line)]
     assert len(checks_shown) == 3
-    assert checks_shown[0] == (
-        f"FAIL  eth0 answers ARP for VIP {VIP} (arp_ignore eff 0: all=0 eth0=0)"
-    )
+    assert checks_shown == [
+        f"FAIL  eth0 answers ARP for VIP {VIP} (all.arp_ignore=0)",
+        f"PASS  VIP {VIP} on lo",
+        "PASS  1 ARP interface keeps the VIPs out of ARP requests (all.arp_announce=2)",
+    ]
+    assert lines[lines.index(checks_shown[0]) + 2] == "      fix: net.ipv4.conf.all.arp_ignore = 1"
     at = lines.index("Fix (printed only: nothing was changed on this host):")
     assert lines[at + 1 :] == [
         f"  write {REALSERVER_FILE}:",
