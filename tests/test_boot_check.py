@@ -272,7 +272,7 @@ def test_a_dotted_vlan_name_is_written_with_a_slash(state_of: StateOf, tmp_path:
     assert [sysctl_line(s) for s in vlan.fix.settings] == ["net.ipv4.conf.eth0/100.arp_ignore = 1"]
 
 
-COPIED_DEFAULT = {
+COPIED_DEFAULT: dict[str, str | bytes] = {
     "/etc/sysctl.d/50-lvs.conf": "net.ipv4.conf.all.arp_ignore = 1\n"
     "net.ipv4.conf.all.arp_announce = 2\n"
     "net.ipv4.conf.default.arp_ignore = 3\n"
@@ -376,11 +376,6 @@ ISSUES = {
         Severity.WARNING,
         "/etc/sysctl.d/90-lvs.conf:1",
     ),
-    "not-utf8": (
-        {"/etc/sysctl.d/90-lvs.conf": b"net.ipv4.conf.all.arp_ignore = 1 \xff\n"},
-        Severity.WARNING,
-        "/etc/sysctl.d/90-lvs.conf:1",
-    ),
     "lost-in-sysctl-conf": (
         {"/etc/sysctl.conf": "net.ipv4.conf.all.arp_ignore = 1\n"},
         Severity.WARNING,
@@ -403,6 +398,19 @@ def test_boot_file_problems_name_file_and_line(
     assert issue.boot is not None
     assert f"{issue.boot.path}:{issue.boot.line}" == where
     assert issue.after_reboot and detail(issue, Role.REALSERVER)
+
+
+def test_a_line_that_is_not_utf8_is_applied_not_a_problem(tmp_path: Path) -> None:
+    """systemd-sysctl takes a line's bytes as they are (deed30c): no problem to report, and
+    the persisted value stands."""
+    host = sound_realserver()
+    files: dict[str, str | bytes] = {
+        "/etc/sysctl.d/90-lvs.conf": b"# caf\xe9\nnet.ipv4.conf.all.arp_ignore = 1\n"
+    }
+    root = host.write_boot_config(sysctl_root(tmp_path, files), "00-persisted.conf")
+    assessment = judge(FakeHost.state, host, root)
+    assert boot_files(assessment) == []
+    assert after_reboot(assessment) == []
 
 
 def test_an_unreadable_file_is_a_warning_not_a_traceback(tmp_path: Path) -> None:
