@@ -3,8 +3,9 @@
 Concurrency, and why no client can starve a scrape:
 
 - One selector thread accepts every connection, does its TLS handshake (non-blocking), and
-  gathers its request head (request line and headers). It never waits on one client: an idle
-  or dribbling connection costs a socket and a small buffer, not a thread.
+  gathers its request (request line, headers, and up to MAX_BODY_BYTES of any body a refused
+  method brings). It never waits on one client: an idle or dribbling connection costs a
+  socket and a small buffer, not a thread.
 - Each connection must bring its handshake and whole head within `request_seconds` of being
   accepted, and may not fall silent for longer than `timeout_seconds`; otherwise it is closed
   without an answer, as Go's ReadHeaderTimeout does.
@@ -27,6 +28,7 @@ import io
 import ipaddress
 import logging
 import queue
+import re
 import resource
 import selectors
 import socket
@@ -36,14 +38,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .http_handler import EXPORTER_NAME, Render, RequestHandler, ServeError, Site, build_site
 from .tls import server_context
 from .web_config import WebConfig
-
-if TYPE_CHECKING:
-    from _typeshed import WriteableBuffer
 
 # The names the CLI and tests use.
 __all__ = ["ConnectionLimits", "ListenAddress", "MetricsServer", "Render", "ServeError"]
@@ -53,6 +52,8 @@ logger = logging.getLogger(__name__)
 # A head may be this long: above http.server's 65,536-byte line limit, so a longer request
 # line or header line is still recognised as such (414 or 431) rather than cut off.
 MAX_HEAD_BYTES = 65536 + 4096
+# Of a body (which only a refused method has): read, so that closing does not reset the answer.
+MAX_BODY_BYTES = 65536
 # Open files kept for everything but connections: the host read, logs, imports.
 _RESERVED_FILES = 128
 _RECV_BYTES = 16384
@@ -267,21 +268,46 @@ class _Arriving:
     events: int = selectors.EVENT_READ
     head: bytearray = field(default_factory=bytearray)
     scanned: int = 0  # the head holds no blank line before this offset
+    wanted: int = -1  # once the head is complete: its length plus the (small) body's
 
     def deadline(self, limits: ConnectionLimits) -> float:
         return min(self.accepted + limits.request_seconds, self.last_heard + limits.timeout_seconds)
 
     def head_status(self) -> int | None:
-        """None while the head may still be coming; 0 once complete; else 414 or 431."""
-        # Only the new bytes (and three before them) are searched: a client sending one byte
-        # at a time must not make each arrival cost a scan of everything so far.
-        start = max(0, self.scanned - 3)
-        if self.head.find(b"\r\n\r\n", start) >= 0 or self.head.find(b"\n\n", start) >= 0:
-            return 0
-        self.scanned = len(self.head)
-        if len(self.head) < MAX_HEAD_BYTES:
-            return None
-        return 414 if b"\n" not in self.head else 431
+        """None while the request may still be coming; 0 once complete; else 414 or 431.
+
+        Complete means the head and the first MAX_BODY_BYTES of any body it announces, so a
+        worker never waits on a client: a refused POST's body, sent slowly, is cut off here.
+        """
+        if self.wanted < 0:
+            # Only the new bytes (and three before them) are searched: a client sending one
+            # byte at a time must not make each arrival cost a scan of everything so far.
+            start = max(0, self.scanned - 3)
+            ends = [
+                found + len(marker)
+                for marker in (b"\r\n\r\n", b"\n\n")
+                if (found := self.head.find(marker, start)) >= 0
+            ]
+            if not ends:
+                self.scanned = len(self.head)
+                if len(self.head) < MAX_HEAD_BYTES:
+                    return None
+                return 414 if b"\n" not in self.head else 431
+            head_end = min(ends)
+            self.wanted = head_end + _announced_body(bytes(self.head[:head_end]))
+        return 0 if len(self.head) >= self.wanted else None
+
+
+_CONTENT_LENGTH = re.compile(rb"\ncontent-length[ \t]*:[ \t]*(\d{1,18})[ \t]*\r?\n", re.IGNORECASE)
+
+
+def _announced_body(head: bytes) -> int:
+    """The body bytes to gather: what Content-Length says, at most MAX_BODY_BYTES.
+
+    A malformed value gathers nothing; the handler answers it 400.
+    """
+    found = _CONTENT_LENGTH.search(head)
+    return min(int(found.group(1)), MAX_BODY_BYTES) if found else 0
 
 
 class _ConnectionLoop:
@@ -508,8 +534,7 @@ class _ConnectionLoop:
             if status:
                 connection.sendall(_canned(status, "request head too large", self._site))
                 return
-            ends = arriving.accepted + self._limits.request_seconds
-            reader = io.BufferedReader(_HeadThenBody(bytes(arriving.head), connection, ends))
+            reader = io.BytesIO(bytes(arriving.head))
             RequestHandler(connection, arriving.peer, self._site, reader).serve()
         except OSError as err:  # resets, time-outs: the client's doing
             logger.debug("connection from %s ended: %s", arriving.peer[0], err)
@@ -556,40 +581,6 @@ class _Workers:
                 with self._lock:
                     self._busy -= 1
                 _close(job.connection)
-
-
-class _HeadThenBody(io.RawIOBase):
-    """The head already gathered, then the socket, each read bounded by the request deadline.
-
-    Only a refused body is ever read past the head; a client sending it slowly is cut off at
-    the deadline, not after one read timeout per byte.
-    """
-
-    def __init__(self, head: bytes, connection: socket.socket, ends: float) -> None:
-        super().__init__()
-        self._head = memoryview(head)
-        self._connection = connection
-        self._ends = ends
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: WriteableBuffer) -> int:
-        target = memoryview(buffer).cast("B")
-        if self._head:
-            count = min(len(target), len(self._head))
-            target[:count] = self._head[:count]
-            self._head = self._head[count:]
-            return count
-        left = self._ends - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("the request deadline has passed")
-        timeout = self._connection.gettimeout()
-        self._connection.settimeout(min(left, timeout) if timeout is not None else left)
-        try:
-            return self._connection.recv_into(target)
-        finally:
-            self._connection.settimeout(timeout)  # writes keep their own timeout
 
 
 def _canned(status: int, text: str, site: Site, *extra: str) -> bytes:

@@ -197,6 +197,7 @@ def test_configured_headers_are_on_every_answer(tmp_path: Path, start_server: St
 MALFORMED = {
     "undecodable Content-Length": b"GET /metrics HTTP/1.0\r\nContent-Length: \xc2\xb2\r\n\r\n",
     "superscript Content-Length": "GET /metrics HTTP/1.0\r\nContent-Length: ²\r\n\r\n".encode(),
+    "superscript Content-Length on a POST": b"POST / HTTP/1.0\r\nContent-Length: \xb2\r\n\r\n",
     "negative Content-Length": b"POST /metrics HTTP/1.0\r\nContent-Length: -1\r\n\r\n",
     "huge Content-Length": b"POST / HTTP/1.0\r\nContent-Length: " + b"9" * 40 + b"\r\n\r\n",
     "absolute URI with an open bracket": b"GET http://[/metrics HTTP/1.0\r\n\r\n",
@@ -793,6 +794,27 @@ def test_beyond_the_open_connection_cap_the_oldest_silent_client_is_shed(
         silent[1].setblocking(False)
         with pytest.raises(BlockingIOError):
             silent[1].recv(1024)  # a younger one is still open
+
+
+def test_a_refused_body_sent_slowly_holds_no_worker(start_server: StartServer) -> None:
+    server = start_server(
+        limits=ConnectionLimits(max_connections=1, max_waiting=0, request_seconds=1.0)
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as slow:
+        slow.sendall(b"POST /metrics HTTP/1.0\r\nContent-Length: 100\r\n\r\n")
+        started = time.monotonic()
+        answered = b"never closed"
+        for _ in range(20):  # a byte every 0.3 s: 6 s, far past the deadline
+            with contextlib.suppress(OSError):
+                slow.send(b"x")
+            assert fetch(server).status == 200  # the only worker is free
+            if select.select([slow], [], [], 0.3)[0]:
+                with contextlib.suppress(ConnectionResetError):
+                    answered = slow.recv(1024)
+                break
+        cut_after = time.monotonic() - started
+    assert answered == b""  # closed without an answer at the deadline
+    assert cut_after < 3
 
 
 def test_a_silent_tls_client_holds_no_worker(
