@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import resource
+import shutil
 import socket
 import time
 from collections import Counter
@@ -30,15 +31,26 @@ REQUIRED_SUCCESSES = 99
 AFTER_CLOSE_SCRAPES = 20
 
 
-@pytest.fixture
-def exporter(tmp_path: Path) -> Iterator[RunningExporter]:
+# Below what the default limits need (1,024 arriving + 64 workers + 256 waiting + 128 kept):
+# the exporter then holds fewer connections open and sheds more often.
+LOW_OPEN_FILE_LIMIT = 600
+
+
+@pytest.fixture(params=[None, LOW_OPEN_FILE_LIMIT], ids=["default limits", "600 open files"])
+def exporter_and_limit(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[RunningExporter, int | None]]:
     host = FakeHost(1, 2, 1, 2).loopback("10.0.0.100/32").interface("eth0", "192.0.2.1/24")
     tree = host.write(tmp_path / "host")
     argv = [EXPORTER, "--role=realserver", *tree.plugin_args(), "--no-boot-check"]
+    if request.param is not None:
+        prlimit = shutil.which("prlimit")
+        assert prlimit, "prlimit (util-linux) sets the exporter's open-file limit"
+        argv = [prlimit, f"--nofile={request.param}:{request.param}", "--", *argv]
     with running_exporter(
         [*argv, "--web.listen-address=127.0.0.1:0"], tmp_path / "exporter.log"
     ) as running:
-        yield running
+        yield running, request.param
 
 
 def scrape(port: int) -> int | str:
@@ -73,7 +85,10 @@ def idle_connections(port: int, count: int) -> Iterator[list[socket.socket]]:
             connection.close()
 
 
-def test_idle_connections_do_not_starve_scrapes(exporter: RunningExporter) -> None:
+def test_idle_connections_do_not_starve_scrapes(
+    exporter_and_limit: tuple[RunningExporter, int | None],
+) -> None:
+    exporter, open_file_limit = exporter_and_limit
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     assert soft > IDLE + 100, "this test needs more open files than the test runner allows"
     with idle_connections(exporter.port, IDLE):
@@ -84,3 +99,5 @@ def test_idle_connections_do_not_starve_scrapes(exporter: RunningExporter) -> No
     assert during[200] >= REQUIRED_SUCCESSES, during
     assert after == {200: AFTER_CLOSE_SCRAPES}, after
     assert "Traceback" not in exporter.log_text()
+    if open_file_limit is not None:
+        assert f"the open-file limit ({open_file_limit}) allows" in exporter.log_text()
