@@ -37,7 +37,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .http_handler import EXPORTER_NAME, Render, RequestHandler, ServeError, Site, build_site
@@ -175,13 +175,7 @@ def fit_to_open_file_limit(limits: ConnectionLimits) -> ConnectionLimits:
         room,
         limits.max_open_connections,
     )
-    return ConnectionLimits(
-        max_connections=limits.max_connections,
-        max_waiting=limits.max_waiting,
-        max_open_connections=room,
-        timeout_seconds=limits.timeout_seconds,
-        request_seconds=limits.request_seconds,
-    )
+    return replace(limits, max_open_connections=room)
 
 
 # --- the server ------------------------------------------------------------------------------
