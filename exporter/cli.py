@@ -18,7 +18,7 @@ from .cli_args import build_parser
 from .collector import ArpCollector, build_registry
 from .exposition import renderer, text_format
 from .read_guard import ReadGuard
-from .textfile import TextfileError, write_atomically
+from .textfile import Interrupted, TextfileError, write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,9 @@ def write_textfile(path: str, collector: ArpCollector) -> int:
     except TextfileError as err:
         logger.error("%s", err)
         return EXIT_FAILURE
+    except Interrupted as err:
+        logger.error("%s; %s left as it was", err, path)
+        return err.exit_code
     logger.debug("wrote %s", path)
     return EXIT_OK
 

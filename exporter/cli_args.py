@@ -19,6 +19,9 @@ DEFAULT_LISTEN_ADDRESS = f":{DEFAULT_PORT}"
 
 _DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?")
 _DURATION_UNITS_S = (3600.0, 60.0, 1.0, 0.001)
+# A host read that may take longer than an hour is a mistake in the flag, and far larger
+# values cannot even be armed as a thread timeout (OverflowError at the first scrape).
+MAX_SCRAPE_TIMEOUT_S = 3600.0
 
 
 def prometheus_duration(text: str) -> float:
@@ -70,13 +73,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def scrape_timeout(text: str) -> float:
+    """A duration above zero and at most MAX_SCRAPE_TIMEOUT_S."""
+    seconds = prometheus_duration(text)
+    if seconds > MAX_SCRAPE_TIMEOUT_S:
+        raise argparse.ArgumentTypeError(
+            f"duration {text!r} is longer than the {MAX_SCRAPE_TIMEOUT_S / 60:g}m a host read "
+            "may take"
+        )
+    return seconds
+
+
 def _check_arguments(parser: argparse.ArgumentParser) -> None:
     """The same judgement as check_lvs_arp, with the same names."""
     add_check_arguments(parser, short_role=False)
     parser.add_argument(
         "--scrape.timeout",
         dest="scrape_timeout",
-        type=prometheus_duration,
+        type=scrape_timeout,
         default=DEFAULT_SCRAPE_TIMEOUT_S,
         metavar="DURATION",
         help="give up on a host read after this long (lvs_arp_scrape_success 0); default 5s",

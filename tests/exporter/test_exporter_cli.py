@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import bcrypt
 import pytest
@@ -18,6 +21,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from checks import __version__
 from exporter.cli_args import DEFAULT_PORT, build_parser, prometheus_duration
+from exporter.textfile import PAUSE_BEFORE_FSYNC_ENV
+
+if TYPE_CHECKING:
+    from conftest import Pki
 
 VIP = "192.0.2.100"
 
@@ -173,3 +180,116 @@ def test_a_bad_web_config_file_exits_1(tmp_path: Path) -> None:
                         "--web.listen-address=127.0.0.1:0")  # fmt: skip
     assert done.returncode == 1
     assert "web.yml" in done.stderr
+
+
+# --- refused at start, in one line (issue 13, kind 5) ----------------------------------------
+
+
+@pytest.mark.parametrize("duration", ["0s", "0ms", "3000000h", "61m", "2h"])
+def test_scrape_timeouts_that_cannot_be_armed_are_usage_errors(duration: str) -> None:
+    done = run_exporter("--role=realserver", f"--scrape.timeout={duration}")
+    assert done.returncode == 2
+    [error] = [line for line in done.stderr.splitlines() if "error:" in line]
+    assert "--scrape.timeout" in error
+    assert "Traceback" not in done.stderr
+
+
+def test_the_longest_scrape_timeout_is_an_hour() -> None:
+    assert build_parser().parse_args(["--role=realserver", "--scrape.timeout=1h"]).scrape_timeout
+    assert build_parser().parse_args(["--role=realserver", "--scrape.timeout=60m"])
+
+
+BAD_WEB_CONFIGS = {
+    "header with CRLF": 'http_server_config:\n  headers:\n    X-XSS-Protection: "0\\r\\nX: y"\n',
+    "bcrypt cost 15": "basic_auth_users:\n  alice: '{cost15}'\n",
+    "bcrypt invalid salt": "basic_auth_users:\n  alice: '{bad_salt}'\n",
+    "number as a key": "basic_auth_users:\n  1: '{hashed}'\n",
+    "list as a key": "http_server_config:\n  headers:\n    ? [a]\n    : b\n",
+}
+
+
+@pytest.mark.parametrize("text", BAD_WEB_CONFIGS.values(), ids=BAD_WEB_CONFIGS.keys())
+def test_a_web_config_broken_at_use_is_refused_at_start_in_one_line(
+    tmp_path: Path, text: str
+) -> None:
+    hashed = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(4)).decode()
+    config = tmp_path / "web.yml"
+    config.write_text(
+        text.format(
+            hashed=hashed,
+            cost15=hashed[:4] + "15" + hashed[6:],
+            bad_salt=hashed[:28] + "z" + hashed[29:],
+        )
+    )
+    done = run_exporter("--role=realserver", f"--web.config.file={config}",
+                        "--web.listen-address=127.0.0.1:0")  # fmt: skip
+    assert done.returncode == 1
+    error_lines = [line for line in done.stderr.splitlines() if "level=error" in line]
+    assert len(error_lines) == 1 and "web.yml" in error_lines[0], done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("special", ["fifo", "/dev/zero"])
+def test_a_web_config_that_is_no_regular_file_is_refused_at_once(
+    tmp_path: Path, special: str
+) -> None:
+    config = tmp_path / "web.yml"
+    if special == "fifo":
+        os.mkfifo(config)
+    else:
+        config = Path(special)
+    done = run_exporter("--role=realserver", f"--web.config.file={config}",
+                        "--web.listen-address=127.0.0.1:0")  # fmt: skip
+    assert done.returncode == 1
+    assert f"{config} is not a regular file" in done.stderr
+
+
+def test_unsatisfiable_tls_settings_are_refused_at_start(tmp_path: Path, pki: Pki) -> None:
+    config = tmp_path / "web.yml"
+    config.write_text(
+        f"tls_server_config:\n  cert_file: {pki.server_cert}\n  key_file: {pki.server_key}\n"
+        "  max_version: TLS12\n  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]\n"
+    )
+    done = run_exporter("--role=realserver", f"--web.config.file={config}",
+                        "--web.listen-address=127.0.0.1:0")  # fmt: skip
+    assert done.returncode == 1
+    assert "allows no TLS handshake" in done.stderr
+
+
+# --- a stop signal while the textfile is written (issue 13, kind 8) --------------------------
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_while_writing_leaves_no_temp_file(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    tree = leaking_tree(tmp_path / "host")
+    out_dir = tmp_path / "textfiles"
+    out_dir.mkdir()
+    target = out_dir / "lvs_arp.prom"
+    # The documented test hook pauses between write and fsync: a slow disk, on demand.
+    environment = {**os.environ, PAUSE_BEFORE_FSYNC_ENV: "30"}
+    command = [exporter_command(), "--role=realserver", *tree.plugin_args()]
+    process = subprocess.Popen(
+        [*command, f"--textfile={target}"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not os.listdir(out_dir) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert os.listdir(out_dir), "the exporter never started writing"
+        process.send_signal(stop)
+        _, stderr = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 128 + stop
+    assert os.listdir(out_dir) == []
+    assert "Traceback" not in stderr
+    [line] = stderr.splitlines()
+    assert f"stopped by {stop.name}" in line

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import http.client
 import logging
@@ -27,10 +28,8 @@ import pytest
 
 from checks import __version__
 from exporter.basic_auth import BasicAuthGate
-from exporter.connection_limits import ConnectionLimits
-from exporter.gzip_encoding import accepts_gzip
-from exporter.http_server import MetricsServer, ServeError
-from exporter.listen_address import ListenAddress
+from exporter.http_handler import accepts_gzip
+from exporter.http_server import ConnectionLimits, ListenAddress, MetricsServer, ServeError
 from exporter.web_config import WebConfig, load_web_config
 
 if TYPE_CHECKING:
@@ -191,6 +190,50 @@ def test_configured_headers_are_on_every_answer(tmp_path: Path, start_server: St
         answer = fetch(server, path)
         assert answer.headers["X-Frame-Options"] == "deny"
         assert answer.headers["X-Content-Type-Options"] == "nosniff"
+
+
+# --- malformed requests: a 4xx each, never a traceback ---------------------------------------
+
+MALFORMED = {
+    "undecodable Content-Length": b"GET /metrics HTTP/1.0\r\nContent-Length: \xc2\xb2\r\n\r\n",
+    "superscript Content-Length": "GET /metrics HTTP/1.0\r\nContent-Length: ²\r\n\r\n".encode(),
+    "superscript Content-Length on a POST": b"POST / HTTP/1.0\r\nContent-Length: \xb2\r\n\r\n",
+    "negative Content-Length": b"POST /metrics HTTP/1.0\r\nContent-Length: -1\r\n\r\n",
+    "huge Content-Length": b"POST / HTTP/1.0\r\nContent-Length: " + b"9" * 40 + b"\r\n\r\n",
+    "absolute URI with an open bracket": b"GET http://[/metrics HTTP/1.0\r\n\r\n",
+    "target that is no path": b"GET metrics HTTP/1.0\r\n\r\n",
+    "asterisk target": b"GET * HTTP/1.0\r\n\r\n",
+    "request line of one word": b"GARBAGE\r\n\r\n",
+    "bad version": b"GET / HTTP/x.y\r\n\r\n",
+    "too many words": b"GET / HTTP/1.0 extra\r\n\r\n",
+    "binary request line": b"\x16\x03\x01\x00\xff\r\n\r\n",
+    "header without colon": b"GET / HTTP/1.0\r\nno colon here\r\n\r\n",
+}
+
+
+def raw_exchange(server: MetricsServer, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as connection:
+        connection.sendall(request)
+        return connection.makefile("rb").read()
+
+
+@pytest.mark.parametrize("auth", [False, True], ids=["open", "behind basic auth"])
+@pytest.mark.parametrize("request_bytes", MALFORMED.values(), ids=MALFORMED.keys())
+def test_a_malformed_request_gets_a_4xx_and_no_traceback(
+    start_server: StartServer, caplog: pytest.LogCaptureFixture, request_bytes: bytes, auth: bool
+) -> None:
+    caplog.set_level(logging.INFO)
+    server = start_server(web_config=AUTH_CONFIG if auth else None)
+    answer = raw_exchange(server, request_bytes)
+    assert answer[:10] in (b"HTTP/1.0 4", b"HTTP/1.1 4"), answer[:200]
+    assert all(record.exc_info is None for record in caplog.records)
+    assert "Traceback" not in caplog.text
+    assert fetch(server, headers=basic("prometheus", PASSWORD)).status == 200
+
+
+def test_an_absolute_uri_is_routed_by_its_path(start_server: StartServer) -> None:
+    answer = raw_exchange(start_server(), b"GET http://localhost:9787/metrics?x HTTP/1.0\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.0 200")
 
 
 # --- gzip ------------------------------------------------------------------------------------
@@ -378,6 +421,41 @@ def test_unknown_users_cost_a_bcrypt_check_of_the_same_cost(bcrypt_checks: list[
     assert len(bcrypt_checks) == 1
     assert bcrypt_checks[0] != HASH.encode()
     assert bcrypt_checks[0][:7] == HASH.encode()[:7]  # "$2b$04$": same cost as the real hash
+
+
+CHEAP_HASH = bcrypt.hashpw(b"cheap-password", bcrypt.gensalt(4))
+DEAR_HASH = bcrypt.hashpw(b"dear-password", bcrypt.gensalt(6))
+
+
+def costs(hashes: list[bytes]) -> list[int]:
+    return [int(hashed[4:6]) for hashed in hashes]
+
+
+@pytest.mark.parametrize(
+    ("user", "password"),
+    [
+        ("nobody", "guess"),
+        ("cheap", "guess"),
+        ("dear", "guess"),
+        ("cheap", "dear-password"),
+    ],
+    ids=["unknown user", "cheap user", "dear user", "another user's password"],
+)
+def test_every_failed_login_costs_the_same_bcrypt_work(
+    bcrypt_checks: list[bytes], user: str, password: str
+) -> None:
+    # Timing cannot be asserted in a unit test; the work can: one check at each configured
+    # cost, whichever user is named, so the cheap user fails no faster than an unknown one.
+    gate = BasicAuthGate({"cheap": CHEAP_HASH, "dear": DEAR_HASH})
+    assert not gate.admits(basic(user, password)["Authorization"])
+    assert costs(bcrypt_checks) == [4, 6]
+
+
+def test_a_login_checks_the_named_users_own_hash(bcrypt_checks: list[bytes]) -> None:
+    gate = BasicAuthGate({"cheap": CHEAP_HASH, "dear": DEAR_HASH})
+    assert gate.admits(basic("cheap", "cheap-password")["Authorization"])
+    assert gate.admits(basic("dear", "dear-password")["Authorization"])
+    assert CHEAP_HASH in bcrypt_checks[:2] and DEAR_HASH in bcrypt_checks[2:]
 
 
 def test_success_is_remembered_but_failure_is_not(bcrypt_checks: list[bytes]) -> None:
@@ -663,20 +741,98 @@ def test_the_deadline_bounds_the_request_not_the_answer(start_server: StartServe
     assert len(received) == len(body)  # a write timed out by the deadline would cut it short
 
 
-def test_beyond_the_cap_clients_get_503_until_a_slot_frees(start_server: StartServer) -> None:
-    limits = ConnectionLimits(max_connections=1, timeout_seconds=10, overload_wait_seconds=0.1)
-    server = start_server(limits=limits)
-    with silent_client(server):
-        time.sleep(0.2)  # let the accept loop hand the silent client to the only worker
+class BlockingRender:
+    """A render that waits until released: holds the worker that called it."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, accept: str | None) -> tuple[bytes, str]:
+        self.entered.set()
+        self.release.wait(10)
+        return b"done\n", "text/plain"
+
+
+def test_beyond_the_workers_and_queue_clients_get_503_until_a_slot_frees(
+    start_server: StartServer,
+) -> None:
+    render = BlockingRender()
+    server = start_server(render, limits=ConnectionLimits(max_connections=1, max_waiting=0))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        held = pool.submit(fetch, server)
+        assert render.entered.wait(5)
         started = time.monotonic()
         answer = fetch(server)
         assert answer.status == 503
         assert answer.headers["Retry-After"] == "1"
         assert time.monotonic() - started < 2
+        render.release.set()
+        assert held.result(timeout=10).status == 200
+    # The held client has its answer a moment before its worker counts itself free.
     deadline = time.monotonic() + 5
     while fetch(server).status == 503 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert fetch(server).status == 200
+
+
+def test_silent_clients_hold_no_worker(start_server: StartServer) -> None:
+    # One worker, and more silent clients than workers: each would have held one for 10 s.
+    # One waiting place: the client reads an answer before its worker has counted itself
+    # free, so back-to-back scrapes may overlap by a moment.
+    server = start_server(limits=ConnectionLimits(max_connections=1, max_waiting=1))
+    with contextlib.ExitStack() as stack:
+        for _ in range(5):
+            stack.enter_context(silent_client(server))
+        time.sleep(0.2)
+        assert [fetch(server).status for _ in range(5)] == [200] * 5
+
+
+def test_beyond_the_open_connection_cap_the_oldest_silent_client_is_shed(
+    start_server: StartServer,
+) -> None:
+    server = start_server(limits=ConnectionLimits(max_open_connections=3))
+    with contextlib.ExitStack() as stack:
+        silent = [stack.enter_context(silent_client(server)) for _ in range(3)]
+        time.sleep(0.2)
+        assert fetch(server).status == 200  # one more connection: the oldest goes
+        assert silent[0].recv(1024) == b""  # closed by the server, without an answer
+        silent[1].setblocking(False)
+        with pytest.raises(BlockingIOError):
+            silent[1].recv(1024)  # a younger one is still open
+
+
+def test_a_refused_body_sent_slowly_holds_no_worker(start_server: StartServer) -> None:
+    server = start_server(
+        limits=ConnectionLimits(max_connections=1, max_waiting=1, request_seconds=2.0)
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as slow:
+        slow.sendall(b"POST /metrics HTTP/1.0\r\nContent-Length: 100\r\n\r\n")
+        started = time.monotonic()
+        answered = b"never closed"
+        for _ in range(30):  # a byte every 0.3 s: 9 s, far past the deadline
+            with contextlib.suppress(OSError):
+                slow.send(b"x")
+            asked = time.monotonic()
+            assert fetch(server).status == 200
+            assert time.monotonic() - asked < 1.0  # the only worker was free, not held
+            if select.select([slow], [], [], 0.3)[0]:
+                with contextlib.suppress(ConnectionResetError):
+                    answered = slow.recv(1024)
+                break
+        cut_after = time.monotonic() - started
+    assert answered == b""  # closed without an answer at the deadline
+    assert cut_after < 4
+
+
+def test_a_silent_tls_client_holds_no_worker(
+    tmp_path: Path, pki: Pki, start_server: StartServer
+) -> None:
+    limits = ConnectionLimits(max_connections=1, max_waiting=0)
+    server = start_server(web_config=tls_web_config(tmp_path, pki), limits=limits)
+    with silent_client(server), silent_client(server):
+        time.sleep(0.2)
+        assert fetch(server, context=client_context(pki)).status == 200
 
 
 def test_shutdown_stops_listening() -> None:

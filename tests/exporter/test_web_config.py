@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import logging
+import os
 import ssl
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import bcrypt
 import pytest
 
-from exporter.tls_context import server_ssl_context
-from exporter.tls_server_config import ClientAuth
-from exporter.web_config import WebConfig, WebConfigError, load_web_config
+from exporter.tls import server_context
+from exporter.web_config import (
+    MAX_FILE_BYTES,
+    ClientAuth,
+    WebConfig,
+    WebConfigError,
+    load_web_config,
+)
 
 if TYPE_CHECKING:
     from conftest import Pki
@@ -34,8 +41,11 @@ def touch_pair(folder: Path) -> None:
 
 
 def fails_with(path: Path, *fragments: str) -> str:
+    """The file is refused at start: as it is read, or as its TLS context is built."""
     with pytest.raises(WebConfigError) as caught:
-        load_web_config(path)
+        config = load_web_config(path)
+        if config.tls is not None:
+            server_context(config.tls)
     message = str(caught.value)
     assert str(path) in message
     for fragment in fragments:
@@ -196,7 +206,7 @@ def test_client_auth_type_becomes_verify_mode(
     ca_line = "" if auth == "NoClientCert" else f"  client_ca_file: {pki.ca_cert}\n"
     tls = load_web_config(tls_config(pki, tmp_path, f"  client_auth_type: {auth}\n{ca_line}")).tls
     assert tls is not None
-    context = server_ssl_context(tls)
+    context = server_context(tls)
     assert context.verify_mode == verify_mode
     assert context.minimum_version is ssl.TLSVersion.TLSv1_2
 
@@ -356,7 +366,7 @@ def test_min_version_above_max_version(tmp_path: Path) -> None:
         ("alice: not-a-hash", "basic_auth_users.alice is not a bcrypt hash"),
         ("alice: '$1$abc$0123456789'", "basic_auth_users.alice is not a bcrypt hash"),
         ("alice: 42", "basic_auth_users.alice is not a bcrypt hash"),
-        (f"123: {HASH}", "basic_auth_users.123 must be a user name written as a string"),
+        (f"123: {HASH}", "a key is not a string at line 2, column 3; every key must be a"),
         (f"'al:ice': {HASH}", "contains ':'"),
     ],
 )
@@ -409,3 +419,135 @@ def test_client_ca_file_without_certificates(tmp_path: Path, pki: Pki) -> None:
         "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: empty.pem\n",
     )
     fails_with(path, "tls_server_config.client_ca_file", "holds no usable CA certificate")
+
+
+# --- accepted at start, broken at use: refused at start instead (issue 13, kind 5) -----------
+
+
+def refused_within(path: Path, seconds: float = 10.0) -> str:
+    """The refusal's message; fails (rather than hangs the suite) if reading never returns."""
+    outcome: list[BaseException | object] = []
+
+    def load() -> None:
+        try:
+            config = load_web_config(path)
+            if config.tls is not None:
+                server_context(config.tls)
+            outcome.append(config)
+        except BaseException as err:  # handed to the test thread below
+            outcome.append(err)
+
+    worker = threading.Thread(target=load, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert outcome, f"reading {path} did not return within {seconds:g}s"
+    assert isinstance(outcome[0], WebConfigError), outcome[0]
+    return str(outcome[0])
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '"max-age=1\\r\\nX-Injected: yes"',
+        '"max-age=1\\nSet-Cookie: a=b"',
+        '"max-age=1 \\u2603"',
+        '"max-age=1\\x00"',
+    ],
+    ids=["CRLF", "LF", "not latin-1", "NUL"],
+)
+def test_header_values_http_cannot_carry_are_refused(tmp_path: Path, value: str) -> None:
+    text = f"http_server_config:\n  headers:\n    Strict-Transport-Security: {value}\n"
+    fails_with(write(tmp_path, text), "Strict-Transport-Security holds a character HTTP")
+
+
+def test_latin1_header_values_are_accepted(tmp_path: Path) -> None:
+    text = 'http_server_config:\n  headers:\n    Content-Security-Policy: "default-src \\xe9"\n'
+    assert load_web_config(write(tmp_path, text)).headers["Content-Security-Policy"]
+
+
+def bad_salt(hashed: str) -> str:
+    # The 22nd salt character holds only 2 bits: "z" there is a salt bcrypt refuses.
+    return hashed[:28] + "z" + hashed[29:]
+
+
+@pytest.mark.parametrize(
+    ("hashed", "fragment"),
+    [
+        (bad_salt(HASH), "bcrypt refuses its salt"),
+        (HASH[:4] + "15" + HASH[6:], "has bcrypt cost 15, above 14"),
+        (HASH[:4] + "31" + HASH[6:], "has bcrypt cost 31, above 14"),
+        (HASH[:4] + "03" + HASH[6:], "is not a bcrypt hash"),
+    ],
+    ids=["invalid salt", "cost 15", "cost 31", "cost 3"],
+)
+def test_bcrypt_hashes_that_cannot_be_checked_in_time_are_refused(
+    tmp_path: Path, hashed: str, fragment: str
+) -> None:
+    message = refused_within(write(tmp_path, f"basic_auth_users:\n  alice: '{hashed}'\n"), 5)
+    assert fragment in message
+    assert hashed[7:] not in message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1: x\n",
+        "~: x\n",
+        "basic_auth_users:\n  true: x\n",
+        "http_server_config:\n  headers:\n    ? [a, b]\n    : c\n",
+        "tls_server_config:\n  ? {a: b}\n  : c\n",
+    ],
+    ids=["number", "null", "boolean", "list", "mapping"],
+)
+def test_keys_that_are_not_strings_are_refused(tmp_path: Path, text: str) -> None:
+    assert "every key must be a string" in refused_within(write(tmp_path, text))
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "web.yml"
+    os.mkfifo(fifo)
+    assert "is not a regular file" in refused_within(fifo)
+
+
+def test_dev_zero_is_refused() -> None:
+    assert "/dev/zero is not a regular file" in refused_within(Path("/dev/zero"))
+
+
+def test_a_directory_is_refused(tmp_path: Path) -> None:
+    assert "web config file" in refused_within(tmp_path)
+
+
+def test_a_huge_file_is_refused_unread(tmp_path: Path) -> None:
+    huge = tmp_path / "web.yml"
+    with huge.open("wb") as sink:
+        sink.truncate(MAX_FILE_BYTES + 1)  # sparse: a long run of NULs, never a YAML document
+    assert f"larger than {MAX_FILE_BYTES} bytes" in refused_within(huge)
+
+
+@pytest.mark.parametrize("key", ["cert_file", "key_file"])
+def test_tls_files_that_are_not_regular_are_refused(tmp_path: Path, pki: Pki, key: str) -> None:
+    files = {"cert_file": str(pki.server_cert), "key_file": str(pki.server_key), key: "/dev/zero"}
+    text = "tls_server_config:\n" + "".join(f"  {k}: {v}\n" for k, v in files.items())
+    assert f"{key} names /dev/zero, which is not a file" in refused_within(write(tmp_path, text))
+
+
+def test_tls_settings_no_handshake_can_satisfy_are_refused(tmp_path: Path, pki: Pki) -> None:
+    # The throw-away PKI's server key is ECDSA; these suites all need an RSA key, and TLS 1.3
+    # (whose suites are not configurable) is ruled out.
+    extra = "  max_version: TLS12\n  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]\n"
+    message = refused_within(tls_config(pki, tmp_path, extra))
+    assert "tls_server_config allows no TLS handshake with this certificate and key" in message
+
+
+def test_tls_settings_some_handshake_satisfies_are_accepted(tmp_path: Path, pki: Pki) -> None:
+    extra = "  max_version: TLS12\n  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]\n"
+    tls = load_web_config(tls_config(pki, tmp_path, extra)).tls
+    assert tls is not None
+    assert server_context(tls).maximum_version == ssl.TLSVersion.TLSv1_2
+
+
+def test_the_handshake_probe_leaves_client_verification_on(tmp_path: Path, pki: Pki) -> None:
+    extra = f"  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: {pki.ca_cert}\n"
+    tls = load_web_config(tls_config(pki, tmp_path, extra)).tls
+    assert tls is not None
+    assert server_context(tls).verify_mode == ssl.CERT_REQUIRED

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from fake_host import FakeHost
 
-from exporter.connection_limits import ConnectionLimits
+from exporter.http_server import ConnectionLimits
 
 from .processes import EXPORTER, RunningExporter, running_exporter
 
