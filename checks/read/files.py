@@ -64,21 +64,20 @@ def is_running_kernel(proc_root: str, sys_root: str) -> bool:
 _CHUNK = 1 << 20
 
 
-def read_bounded(handle: BinaryIO, path: str, cap: int) -> bytes:
+def read_bounded(handle: BinaryIO, path: str, cap: int) -> bytearray:
     """All of *handle*, in chunks, or a ReadError naming *path* past *cap* bytes.
 
     /proc files report size 0 and a FIFO or device has none, so the cap is counted as the
-    bytes arrive: /dev/zero costs one cap's worth of reading, not all memory.
+    bytes arrive: /dev/zero costs one cap's worth of reading, not all memory. One growing
+    buffer, decoded or parsed in place: no second copy of a large file.
     """
-    chunks: list[bytes] = []
-    total = 0
+    data = bytearray()
     while True:
-        chunk = handle.read(min(_CHUNK, cap + 1 - total))
+        chunk = handle.read(min(_CHUNK, cap + 1 - len(data)))
         if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-        total += len(chunk)
-        if total > cap:
+            return data
+        data += chunk
+        if len(data) > cap:
             raise ReadError(
                 f"{path} is larger than {cap >> 20} MiB, more than any host this check "
                 "knows of writes: is it the right file?"
