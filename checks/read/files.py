@@ -135,7 +135,7 @@ def read_file_host(
         except _Vanished as gone:
             if live:
                 continue
-            raise ReadError(_offline_gap(gone.path, sys_root)) from None
+            raise ReadError(_offline_gap(gone, sys_root)) from None
     return HostState(
         all=read_knobs(proc_root, "all"),
         default=read_knobs(proc_root, "default"),
@@ -154,10 +154,12 @@ def missing(path: str) -> str:
     return f"{path} does not exist"
 
 
-def _offline_gap(path: str, sys_root: str) -> str:
+def _offline_gap(gone: _Vanished, sys_root: str) -> str:
+    path = gone.path
     root = "--sys-root" if path.startswith(net_class_dir(sys_root)) else "--proc-root"
+    what = f"cannot read {path}: {os.strerror(_UNREGISTERING)}" if gone.unregistering else None
     return (
-        f"{missing(path)}; a {root} tree must hold every interface's arp_ignore, "
+        f"{what or missing(path)}; a {root} tree must hold every interface's arp_ignore, "
         "arp_announce and flags: copy it whole (cp -rL), or check the live host"
     )
 
