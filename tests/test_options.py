@@ -73,7 +73,7 @@ def test_the_plugin_refuses_a_bad_timeout_with_unknown_and_usage(
 
 
 def test_the_help_gives_the_default_timeout() -> None:
-    assert "give up (UNKNOWN) after SECONDS (default 10," in " ".join(
+    assert "give up (UNKNOWN) after this many seconds (default 10)" in " ".join(
         build_parser().format_help().split()
     )
 

@@ -64,21 +64,20 @@ def is_running_kernel(proc_root: str, sys_root: str) -> bool:
 _CHUNK = 1 << 20
 
 
-def read_bounded(handle: BinaryIO, path: str, cap: int) -> bytes:
+def read_bounded(handle: BinaryIO, path: str, cap: int) -> bytearray:
     """All of *handle*, in chunks, or a ReadError naming *path* past *cap* bytes.
 
     /proc files report size 0 and a FIFO or device has none, so the cap is counted as the
-    bytes arrive: /dev/zero costs one cap's worth of reading, not all memory.
+    bytes arrive: /dev/zero costs one cap's worth of reading, not all memory. One growing
+    buffer, decoded or parsed in place: no second copy of a large file.
     """
-    chunks: list[bytes] = []
-    total = 0
+    data = bytearray()
     while True:
-        chunk = handle.read(min(_CHUNK, cap + 1 - total))
+        chunk = handle.read(min(_CHUNK, cap + 1 - len(data)))
         if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-        total += len(chunk)
-        if total > cap:
+            return data
+        data += chunk
+        if len(data) > cap:
             raise ReadError(
                 f"{path} is larger than {cap >> 20} MiB, more than any host this check "
                 "knows of writes: is it the right file?"
@@ -136,7 +135,7 @@ def read_file_host(
         except _Vanished as gone:
             if live:
                 continue
-            raise ReadError(_offline_gap(gone.path, sys_root)) from None
+            raise ReadError(_offline_gap(gone, sys_root)) from None
     return HostState(
         all=read_knobs(proc_root, "all"),
         default=read_knobs(proc_root, "default"),
@@ -155,10 +154,12 @@ def missing(path: str) -> str:
     return f"{path} does not exist"
 
 
-def _offline_gap(path: str, sys_root: str) -> str:
+def _offline_gap(gone: _Vanished, sys_root: str) -> str:
+    path = gone.path
     root = "--sys-root" if path.startswith(net_class_dir(sys_root)) else "--proc-root"
+    what = f"cannot read {path}: {os.strerror(_UNREGISTERING)}" if gone.unregistering else None
     return (
-        f"{missing(path)}; a {root} tree must hold every interface's arp_ignore, "
+        f"{what or missing(path)}; a {root} tree must hold every interface's arp_ignore, "
         "arp_announce and flags: copy it whole (cp -rL), or check the live host"
     )
 

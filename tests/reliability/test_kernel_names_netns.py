@@ -33,8 +33,19 @@ SAMPLE = settings(
 NAMES_OF_NOTE = [b"v=1", b'"q"', b"a*", b"x{a,b}=", b"e\xffth0"]
 
 
+# What hostile.py's in-process strategy draws but `ip link add` cannot make: the kernel's
+# isspace() (lib/ctype.c) counts the byte 0xa0 as space (so no UTF-8 U+00A0 or U+0xA0-ending
+# character either), and dev_get_valid_name() takes '%' as dev_alloc_name()'s "%d" pattern.
+UNMAKEABLE_BYTES = frozenset(b"\xa0%")
+
+
 def usable(names: list[str]) -> bool:
-    return not any(name in TAKEN or name.startswith(PEER_PREFIX) for name in names)
+    return not any(
+        name in TAKEN
+        or name.startswith(PEER_PREFIX)
+        or UNMAKEABLE_BYTES.intersection(os.fsencode(name))
+        for name in names
+    )
 
 
 def knob(node: Node, conf: str, param: str) -> int:
