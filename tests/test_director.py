@@ -155,13 +155,15 @@ def test_the_accidental_answerer_is_named(state_of: StateOf) -> None:
 
 
 @pytest.mark.parametrize(
-    ("standby_ok", "state"), [(False, WARNING), (True, INFO)], ids=["unexpected", "standby-ok"]
+    ("standby_ok", "state", "words"),
+    [(False, WARNING, " (standby director?)"), (True, INFO, ": standby")],
+    ids=["unexpected", "standby-ok"],
 )
-def test_vip_absent(state_of: StateOf, standby_ok: bool, state: Severity) -> None:
+def test_vip_absent(state_of: StateOf, standby_ok: bool, state: Severity, words: str) -> None:
     verdict = judge(state_of, director(vip_on=None), standby_ok=standby_ok)
     finding = vip_finding(verdict)
     assert finding.cause is Cause.VIP_NOT_HELD
-    assert text(finding) == f"VIP {VIP} not held here (standby director?)"
+    assert text(finding) == f"VIP {VIP} not held here{words}"
     assert finding.severity is state
     assert verdict.worst is state
 

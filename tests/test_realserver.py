@@ -276,8 +276,13 @@ def test_lo_own_values_have_no_effect(state_of: StateOf) -> None:
     assert finding_of(verdict, REPLY, "eth0").severity is CRITICAL
     assert finding_of(verdict, ANNOUNCE, "eth0").severity is CRITICAL
     assert "lo" not in {i.name for i in verdict.checked}
-    # lo appears only where it holds the VIP, never in a knob finding.
-    assert [f.cause for f in verdict.findings if "lo" in f.interfaces] == [Cause.VIP_PLACED]
+    # lo appears where it holds the VIP, and in INFO remarks that its own values do nothing.
+    on_lo = [(f.severity, f.cause, f.parameter) for f in verdict.findings if "lo" in f.interfaces]
+    assert on_lo == [
+        (OK, Cause.VIP_PLACED, None),
+        (INFO, Cause.NO_EFFECT, ARP_IGNORE),
+        (INFO, Cause.NO_EFFECT, ARP_ANNOUNCE),
+    ]
 
 
 def test_vip_on_noarp_interface_is_sound(state_of: StateOf) -> None:
