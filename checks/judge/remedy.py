@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from ipaddress import IPv4Address
 
+from ..boot.sysctl_d import sysctl_d_key
 from ..finding import Finding, Fix, SysctlSetting
 from ..model import Address, HostState, Interface, Role
 
@@ -28,8 +29,10 @@ Sound = Callable[[int], bool]
 
 
 def sysctl_key(conf_name: str, parameter: str) -> str:
-    """sysctl.d spelling: a dotted name (VLAN eth0.100) is written eth0/100 (ARP-SEMANTICS §8)."""
-    return f"net.ipv4.conf.{conf_name.replace('.', '/')}.{parameter}"
+    """The sysctl.d key, spelled as systemd-sysctl parses it (boot/sysctl_d.py): a dotted
+    name (VLAN eth0.100) is written eth0/100 (ARP-SEMANTICS §8), a name with '=' or glob
+    characters as a glob that matches it alone."""
+    return sysctl_d_key(conf_name, parameter)
 
 
 def sysctl_line(setting: SysctlSetting) -> str:
