@@ -471,3 +471,20 @@ def test_process_metrics_when_served_not_in_a_textfile(tmp_path: Path) -> None:
     assert (served.get_sample_value("process_resident_memory_bytes") or 0) > 0
     assert process_names(build_registry(collector, process=False)) == set()
     assert build_registry(collector, process=False).get_sample_value("lvs_arp_compliant") == 1
+
+
+def test_a_textfile_run_writes_no_process_metrics(tmp_path: Path) -> None:
+    from exporter.cli import write_textfile
+
+    tree = sound_realserver().write(tmp_path / "tree")
+    check = NodeCheck(
+        Role.REALSERVER,
+        proc_root=str(tree.proc_root),
+        sys_root=str(tree.sys_root),
+        ip_json=str(tree.ip_json),
+    )
+    out = tmp_path / "lvs_arp.prom"
+    assert write_textfile(str(out), ArpCollector(check, ReadGuard(timeout_s=5))) == 0
+    text = out.read_text()
+    assert re.search(r"^lvs_arp_compliant 1", text, re.M), text
+    assert not re.search(r"^process_", text, re.M), text
