@@ -56,7 +56,11 @@ def build_parser() -> PluginArgumentParser:
     )
     add_check_arguments(parser)
     parser.add_argument(
-        "-v", "--verbose", action="count", default=0, help="-v: every interface and the fix"
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="-v: each cause once, what it affects, and the fix",
     )
     parser.add_argument(
         "--perfdata-interfaces",
