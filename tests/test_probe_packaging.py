@@ -6,6 +6,7 @@ holding the exporter unit and the drop-in); a missing tool fails, naming its Deb
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -30,8 +31,8 @@ def tool(name: str, package: str) -> str:
     return path
 
 
-def run(argv: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+def run(argv: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False, env=env)
 
 
 def sudo_commands() -> list[str]:
@@ -85,12 +86,17 @@ def unit_root(tmp_path: Path) -> Path:
     executable.parent.mkdir(parents=True)
     executable.write_text("#!/bin/sh\n")
     executable.chmod(0o755)
+    # verify runs `man` for the unit's man: Documentation= link: the page the package ships.
+    man1 = root / "usr/share/man/man1"
+    man1.mkdir(parents=True)
+    shutil.copy(REPO / "packaging/man/lvs-arp-exporter.1", man1)
     return root
 
 
 def test_systemd_analyze_verifies_the_unit_with_the_drop_in(unit_root: Path) -> None:
     analyze = tool("systemd-analyze", "systemd")
-    verified = run([analyze, "verify", f"--root={unit_root}", "lvs-arp-exporter.service"])
+    env = {**os.environ, "MANPATH": str(unit_root / "usr/share/man")}
+    verified = run([analyze, "verify", f"--root={unit_root}", "lvs-arp-exporter.service"], env=env)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert verified.stdout + verified.stderr == ""  # unknown keys are only warnings
 
