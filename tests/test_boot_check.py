@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from fake_host import ETHER_DOWN, FakeHost, StateOf
-from hypothesis import assume, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from checks.assess import Assessment, NodeCheck, assess
@@ -107,7 +107,8 @@ def test_values_set_by_echo_only_warn_and_name_the_missing_persistence(
     reply = lost(assessment, "all", ARP_IGNORE)
     assert reply.severity is Severity.WARNING
     assert (reply.value, reply.all_value, reply.interfaces, reply.vips) == (1, 1, ("eth0",), VIPS)
-    assert reply.consequences == (Cause.REPLY_LEAK,)
+    # After the reboot today's interfaces leak, and so would any created later.
+    assert reply.consequences == (Cause.REPLY_LEAK, Cause.NEW_INTERFACE_RISK)
     assert reply.boot is not None
     assert (reply.boot.at_boot, reply.boot.source, reply.boot.override) == (0, None, None)
     assert summary(reply, Role.REALSERVER) == (
@@ -121,10 +122,18 @@ def test_values_set_by_echo_only_warn_and_name_the_missing_persistence(
     assert summary(announce, Role.REALSERVER) == (
         f"on reboot eth0 announces VIP {VIP} (all.arp_announce=2 lost)"
     )
-    assert announce.consequences == (Cause.ANNOUNCE_LEAK,)
+    assert announce.consequences == (Cause.ANNOUNCE_LEAK, Cause.NEW_INTERFACE_RISK)
     assert announce.fix.settings == (SysctlSetting("all", ARP_ANNOUNCE, 2),)
-    # conf/all restored covers new interfaces too (max(all, default)): one cause per knob.
-    assert len(after_reboot(assessment)) == 2
+    # conf/default, set by echo too, is an entry of its own: one cause per entry and knob.
+    assert {(f.conf, f.parameter) for f in after_reboot(assessment)} == {
+        ("all", ARP_IGNORE),
+        ("all", ARP_ANNOUNCE),
+        ("default", ARP_IGNORE),
+        ("default", ARP_ANNOUNCE),
+    }
+    new_interfaces = lost(assessment, "default", ARP_IGNORE)
+    assert new_interfaces.consequences == (Cause.NEW_INTERFACE_RISK,)
+    assert new_interfaces.fix.settings == (SysctlSetting("default", ARP_IGNORE, 1),)
 
 
 def test_the_merged_fix_file_persists_what_is_sound_now(state_of: StateOf, tmp_path: Path) -> None:
@@ -132,6 +141,8 @@ def test_the_merged_fix_file_persists_what_is_sound_now(state_of: StateOf, tmp_p
     assert lines(assessment.findings) == [
         "net.ipv4.conf.all.arp_ignore = 1",
         "net.ipv4.conf.all.arp_announce = 2",
+        "net.ipv4.conf.default.arp_ignore = 1",
+        "net.ipv4.conf.default.arp_announce = 2",
     ]
 
 
@@ -182,6 +193,7 @@ def test_a_glob_is_shown_as_written_and_an_exact_key_beats_it(
         assert "change" not in detail(finding, Role.REALSERVER)
     assert [line for line in lines(assessment.findings) if ARP_ANNOUNCE in line] == [
         "net.ipv4.conf.all.arp_announce = 2",
+        "net.ipv4.conf.default.arp_announce = 2",
         "net.ipv4.conf.eth0.arp_announce = 0",
     ]
 
@@ -205,11 +217,14 @@ def test_a_running_problem_stays_critical_whatever_the_files_say(
     host = FakeHost(0, 2, 1, 2).loopback(f"{VIP}/32").interface("eth0", ON_LINK)
     for files in ({}, {"/etc/sysctl.d/90-lvs.conf": "net.ipv4.conf.all.arp_ignore = 1\n"}):
         assessment = judge(state_of, host, sysctl_root(tmp_path, files))
-        reply = [f for f in assessment.findings if f.parameter == ARP_IGNORE and f.is_problem]
-        assert [(f.severity, f.cause, f.conf) for f in reply] == [
-            (Severity.CRITICAL, Cause.REPLY_LEAK, "all")
+        reply = [
+            f
+            for f in assessment.findings
+            if f.parameter == ARP_IGNORE and f.is_problem and f.conf == "all"
         ]
-        assert not reply[0].after_reboot
+        assert [(f.severity, f.cause, f.after_reboot) for f in reply] == [
+            (Severity.CRITICAL, Cause.REPLY_LEAK, False)
+        ]
 
 
 def test_a_down_interface_that_would_leak_after_reboot_is_a_warning_too(
@@ -230,7 +245,6 @@ def test_a_down_interface_that_would_leak_after_reboot_is_a_warning_too(
     assert "net.ipv4.conf.eth1.arp_ignore = 1" in lines(assessment.findings)
 
 
-@pytest.mark.xfail(strict=True, reason="lead: a lost own entry lists every interface of the leak")
 def test_interfaces_losing_different_values_are_separate_causes(
     state_of: StateOf, tmp_path: Path
 ) -> None:
@@ -296,7 +310,7 @@ def test_interfaces_created_after_systemd_sysctl_copy_the_boot_default(
     assert (reply.boot.source.path, reply.boot.source.line) == ("/etc/sysctl.d/50-lvs.conf", 3)
     assert detail(reply, Role.REALSERVER) == (
         "eth0.arp_ignore is 0 now but nothing in sysctl.d sets it: an interface created "
-        "after systemd-sysctl runs copies conf/default's 3."
+        "after systemd-sysctl runs copies conf/default's 3 (/etc/sysctl.d/50-lvs.conf:3)."
     )
     assert reply.fix.settings == (SysctlSetting("eth0", ARP_IGNORE, 0),)
     default = lost(assessment, "default", ARP_IGNORE)
@@ -304,7 +318,6 @@ def test_interfaces_created_after_systemd_sysctl_copy_the_boot_default(
     assert default.fix.settings == (SysctlSetting("default", ARP_IGNORE, 1),)
 
 
-@pytest.mark.xfail(strict=True, reason="lead: copied-default detail drops the line that sets it")
 def test_the_copied_default_names_the_line_that_sets_it(tmp_path: Path) -> None:
     """The old detail said "or as default's 3 (/etc/sysctl.d/50-lvs.conf:3)"; the finding
     still holds that line (boot.source), but detail() no longer shows it."""
@@ -344,7 +357,7 @@ def test_without_a_boot_view_nothing_is_read_or_added(state_of: StateOf, tmp_pat
     # The same tree with an empty sysctl root: the boot check is on and finds the losses.
     checked = check._replace(sysctl_root=str(sysctl_root(tmp_path))).assess()
     assert checked.boot_checked
-    assert {f.conf for f in after_reboot(checked)} == {"all"}
+    assert {f.conf for f in after_reboot(checked)} == {"all", "default"}
 
 
 def tree_roots(tree: object) -> tuple[object, object, object]:
@@ -460,7 +473,6 @@ def test_a_running_fix_says_which_later_file_would_undo_it(
     assert (reply.boot.override.path, reply.boot.override.line) == ("/etc/sysctl.d/99-zz.conf", 1)
 
 
-@pytest.mark.xfail(strict=True, reason="lead: detail() of a leak drops the override sentence")
 def test_the_override_of_a_running_fix_is_shown_in_its_detail(tmp_path: Path) -> None:
     """The old detail ended "...99-zz.conf is applied after 90-lvs-realserver.conf and would
     still win: change it there."; detail() returns early for REPLY_LEAK before the override."""
@@ -500,19 +512,6 @@ def unsound(assessment: Assessment, role: Role) -> list[str]:
     return [summary(f, role) for f in assessment.findings if f.severity > Severity.INFO]
 
 
-# all and default both unsound, default not above all: the new-interface finding is dropped
-# as "said by conf/all's", whose fix lowers only conf/all (see test_realserver's row).
-DEFAULT_DROPPED = "lead: unsound default <= unsound all: fix omits the default line"
-
-
-def default_dropped(role: Role, values: list[int] | list[int | None]) -> bool:
-    """Whether (all_ignore, all_announce, default_ignore, default_announce) hit that bug."""
-    all_ignore, all_announce, default_ignore, default_announce = (v or 0 for v in values[:4])
-    if role is Role.DIRECTOR:
-        return default_ignore == 8 and all_ignore >= 8
-    return 2 < default_ignore <= all_ignore or 2 < default_announce <= all_announce
-
-
 def realserver_fix_and_reboot(
     running: list[int], booted: list[int | None], eth1_addressed: bool
 ) -> None:
@@ -532,7 +531,6 @@ def director_fix_and_reboot(running: list[int], booted: list[int | None]) -> Non
     assert after.worst <= Severity.INFO, unsound(after, Role.DIRECTOR)
 
 
-@pytest.mark.xfail(strict=True, reason=DEFAULT_DROPPED)
 @settings(derandomize=True, max_examples=300, deadline=None)
 @given(
     st.lists(KNOB_VALUES, min_size=8, max_size=8),
@@ -550,26 +548,6 @@ def test_the_merged_file_leaves_a_real_server_sound_now_and_after_reboot(
     realserver_fix_and_reboot(running, booted, eth1_addressed)
 
 
-@settings(derandomize=True, max_examples=300, deadline=None)
-@given(
-    st.lists(KNOB_VALUES, min_size=8, max_size=8),
-    st.lists(BOOT_VALUES, min_size=8, max_size=8),
-    st.booleans(),
-)
-@example(running=[0, 2, 1, 2, 0, 0, 0, 0], booted=[None] * 6 + [3, None], eth1_addressed=True)
-@example(
-    running=[1, -1, -1, -1, -1, -1, -1, -1], booted=[8, *[None] * 5, 3, None], eth1_addressed=False
-)
-def test_the_merged_file_leaves_a_real_server_sound_but_for_the_default_bug(
-    running: list[int], booted: list[int | None], eth1_addressed: bool
-) -> None:
-    """The property above where DEFAULT_DROPPED cannot arise; remove with that bug."""
-    assume(not default_dropped(Role.REALSERVER, running))
-    assume(not default_dropped(Role.REALSERVER, booted))
-    realserver_fix_and_reboot(running, booted, eth1_addressed)
-
-
-@pytest.mark.xfail(strict=True, reason=DEFAULT_DROPPED)
 @settings(derandomize=True, max_examples=200, deadline=None)
 @given(
     st.lists(KNOB_VALUES, min_size=8, max_size=8),
@@ -578,20 +556,6 @@ def test_the_merged_file_leaves_a_real_server_sound_but_for_the_default_bug(
 def test_the_merged_file_leaves_a_director_sound_now_and_after_reboot(
     running: list[int], booted: list[int | None]
 ) -> None:
-    director_fix_and_reboot(running, booted)
-
-
-@settings(derandomize=True, max_examples=200, deadline=None)
-@given(
-    st.lists(KNOB_VALUES, min_size=8, max_size=8),
-    st.lists(BOOT_VALUES, min_size=8, max_size=8),
-)
-def test_the_merged_file_leaves_a_director_sound_but_for_the_default_bug(
-    running: list[int], booted: list[int | None]
-) -> None:
-    """The property above where DEFAULT_DROPPED cannot arise; remove with that bug."""
-    assume(not default_dropped(Role.DIRECTOR, running))
-    assume(not default_dropped(Role.DIRECTOR, booted))
     director_fix_and_reboot(running, booted)
 
 

@@ -13,7 +13,7 @@ from ipaddress import IPv4Address
 
 import pytest
 from fake_host import ETHER_DOWN, ETHER_UP, LOOPBACK_UP, NOARP_UP, FakeAddress, FakeHost, StateOf
-from hypothesis import assume, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from checks.assess import Assessment, assess
@@ -310,7 +310,6 @@ def test_vip_on_arp_interface_is_critical(state_of: StateOf) -> None:
     assert verdict.worst is CRITICAL
 
 
-@pytest.mark.xfail(strict=True, reason="lead: eth0 holding the VIP is listed as hiding it")
 def test_an_interface_holding_the_vip_is_not_reported_as_hiding_it(state_of: StateOf) -> None:
     """arp_ignore=1 answers for addresses on the receiving interface (ARP-SEMANTICS §3).
 
@@ -395,10 +394,6 @@ def test_excluded_interface_is_not_judged(state_of: StateOf) -> None:
     assert verdict.worst is OK
 
 
-# all=3, default=3: the NEW_INTERFACE_RISK finding is dropped because conf/all's leak "says
-# it already", but that leak's fix lowers only conf/all, so default=3 survives the fix.
-DEFAULT_DROPPED = "lead: 2 < default <= all: fix omits the default line"
-
 FIX_ROWS = {
     "announce-iface-outbids-all": (
         realserver(announce=(2, 3)),
@@ -406,10 +401,9 @@ FIX_ROWS = {
     ),
     "ignore-all-0": (realserver(ignore=(0, 0)), ["net.ipv4.conf.all.arp_ignore = 1"]),
     # conf/default's 3 would leak on new interfaces once all is lowered to 1.
-    "ignore-all-and-default-3": pytest.param(
+    "ignore-all-and-default-3": (
         realserver(ignore=(3, 0), default=(3, 2)),
         ["net.ipv4.conf.all.arp_ignore = 1", "net.ipv4.conf.default.arp_ignore = 1"],
-        marks=pytest.mark.xfail(strict=True, reason=DEFAULT_DROPPED),
     ),
     "fresh-install": (
         realserver(ignore=(0, 0), announce=(0, 0), default=(0, 0)),
@@ -465,29 +459,10 @@ def fix_and_rejudge(values: list[int], eth1_addressed: bool) -> None:
     assert fixed.worst is OK, [text(f) for f in fixed.findings if f.severity > OK]
 
 
-@pytest.mark.xfail(strict=True, reason=DEFAULT_DROPPED)
 @settings(derandomize=True, max_examples=300)
 @given(st.lists(KNOB_VALUES, min_size=8, max_size=8), st.booleans())
 @example(values=[8, 0, 1, 2, 1, 2, 3, 2], eth1_addressed=True)  # all=8 hides eth1=3
 @example(values=[8, 2, 1, 2, 1, 2, 4, 2], eth1_addressed=False)
-@example(values=[3, -1, 3, -1, -1, -1, -1, -1], eth1_addressed=False)  # DEFAULT_DROPPED
+@example(values=[3, -1, 3, -1, -1, -1, -1, -1], eth1_addressed=False)  # default <= all, both 3
 def test_fix_lines_make_the_host_sound(values: list[int], eth1_addressed: bool) -> None:
-    fix_and_rejudge(values, eth1_addressed)
-
-
-@settings(derandomize=True, max_examples=300)
-@given(st.lists(KNOB_VALUES, min_size=8, max_size=8), st.booleans())
-@example(values=[8, 0, 1, 2, 1, 2, 3, 2], eth1_addressed=True)
-@example(values=[8, 2, 1, 2, 1, 2, 4, 2], eth1_addressed=False)
-def test_fix_lines_make_the_host_sound_but_for_the_default_bug(
-    values: list[int], eth1_addressed: bool
-) -> None:
-    """The property above on every host the DEFAULT_DROPPED bug leaves alone.
-
-    Remove once the lead's fix makes the full property pass.
-    """
-    # The bug: conf/default unsound by itself (above the fix's 1 or 2) yet not above conf/all.
-    all_ignore, all_announce, default_ignore, default_announce = values[:4]
-    assume(not 2 < default_ignore <= all_ignore)
-    assume(not 2 < default_announce <= all_announce)
     fix_and_rejudge(values, eth1_addressed)

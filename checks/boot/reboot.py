@@ -64,7 +64,10 @@ def reboot_findings(
                 key = _loss_key(entry, now, value)
                 loss = losses.get(key)
                 if loss is None:
-                    loss = losses[key] = _Loss(parameter, now, value, running.all.get(parameter))
+                    own = key[0] == "own"
+                    loss = losses[key] = _Loss(
+                        parameter, now, value, running.all.get(parameter), own
+                    )
                 loss.add(entry[0], finding, affected)
     return [loss.finding(policy.role) for loss in losses.values()] + issues
 
@@ -108,8 +111,13 @@ def _loss_key(entry: Entry, now: int, value: BootValue) -> tuple[object, ...]:
 class _Loss:
     """One lost cause, gathered over every boot scenario and every finding it explains."""
 
-    def __init__(self, parameter: str, now: int, value: BootValue, all_value: int) -> None:
+    def __init__(
+        self, parameter: str, now: int, value: BootValue, all_value: int, own: bool
+    ) -> None:
         self.parameter = parameter
+        # Interfaces' own entries: the cause affects just those interfaces; conf/all and
+        # conf/default affect every interface the boot view finds newly unsound.
+        self.own = own
         self.conf_names: dict[str, None] = {}
         self.now = now
         self.value = value
@@ -120,7 +128,8 @@ class _Loss:
 
     def add(self, conf_name: str, finding: Finding, affected: Sequence[Entry]) -> None:
         self.conf_names[conf_name] = None
-        self.interfaces.update(dict.fromkeys(n for n, _ in affected if n != NEW_INTERFACE))
+        if not self.own:
+            self.interfaces.update(dict.fromkeys(n for n, _ in affected if n != NEW_INTERFACE))
         self.vips.update(dict.fromkeys(finding.vips))
         self.consequences[finding.cause] = None
 

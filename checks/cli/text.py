@@ -213,6 +213,14 @@ def _placed_on(finding: Finding) -> str:
 
 def detail(finding: Finding, role: Role) -> str:
     """Why, per ARP-SEMANTICS: the longer sentence under a summary."""
+    text = _why(finding)
+    override = finding.boot.override if finding.boot is not None else None
+    if override is not None and finding.cause is not Cause.LOST_AT_REBOOT:
+        text += f" {override.path}:{override.line} would still win after a reboot: change it."
+    return text.strip()
+
+
+def _why(finding: Finding) -> str:
     cause = finding.cause
     effective = finding.effective
     if cause in (Cause.REPLY_LEAK, Cause.SILENT, Cause.VIP_UNANSWERED) and effective is not None:
@@ -226,19 +234,15 @@ def detail(finding: Finding, role: Role) -> str:
         return _lost_detail(finding)
     if cause is Cause.BOOT_FILE and finding.boot is not None:
         return finding.boot.message or ""
-    override = finding.boot.override if finding.boot is not None else None
-    text = _DETAILS.get(cause, "")
     if cause is Cause.NO_EFFECT:
-        text = (
+        return (
             f"The kernel reads the values of the interface an ARP request arrives on; lo and "
             f"NOARP interfaces carry no ARP. all.{finding.parameter} (now {finding.all_value}) "
             "and each ARP interface's own value decide."
         )
-    elif finding.severity is Severity.INFO and cause in (Cause.VIP_NOT_HELD, Cause.VIP_HOLDER_DOWN):
-        text = "Expected on a standby director (--standby-ok): the active one answers for it."
-    if override is not None:
-        text += f" {override.path}:{override.line} would still win after a reboot: change it."
-    return text.strip()
+    if finding.severity is Severity.INFO and cause in (Cause.VIP_NOT_HELD, Cause.VIP_HOLDER_DOWN):
+        return "Expected on a standby director (--standby-ok): the active one answers for it."
+    return _DETAILS.get(cause, "")
 
 
 _DETAILS = {
@@ -281,9 +285,10 @@ def _lost_detail(finding: Finding) -> str:
             where += f" ({boot.source.key})"
         text = f"{head} {where} sets it to {boot.at_boot}."
     elif boot.copied_default:
+        where = "" if boot.source is None else f" ({boot.source.path}:{boot.source.line})"
         text = (
             f"{head} nothing in sysctl.d sets it: an interface created after systemd-sysctl "
-            f"runs copies conf/default's {boot.at_boot}."
+            f"runs copies conf/default's {boot.at_boot}{where}."
         )
     else:
         text = f"{head} nothing in sysctl.d sets it (boots as {boot.at_boot or 0})."

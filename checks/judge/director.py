@@ -61,20 +61,15 @@ def assess_director(
     standby_ok: bool,
 ) -> Iterator[Finding]:
     placement = Placement(state, vips)
-    findings: list[Finding] = []
     if placement.absent:
-        findings.append(_not_held(tuple(placement.absent), standby_ok))
-    findings += director_vip_findings(state, placement, checked, standby_ok)
-    findings += _hidden_findings(state, placement.hidden, checked)
-    findings += silent_findings(state, checked, USUAL_VALUE, _answers)
-    findings += _unusual_values(state, checked)
-    yield from findings
+        yield _not_held(tuple(placement.absent), standby_ok)
+    yield from director_vip_findings(state, placement, checked, standby_ok)
+    yield from _hidden_findings(state, placement.hidden, checked)
+    yield from silent_findings(state, checked, USUAL_VALUE, _answers)
+    yield from _unusual_values(state, checked)
     new = new_interface_group(state, ARP_IGNORE)
     if reply_rule(new.effective) is ReplyRule.NEVER:
-        # Where conf/all decides for new interfaces too, a finding on conf/all says it already.
-        all_at_fault = any(f.conf == "all" and f.is_problem for f in findings)
-        if new.value > new.all_value or not all_at_fault:
-            yield new_interface_finding(state, new, USUAL_VALUE, _answers)
+        yield new_interface_finding(state, new, USUAL_VALUE, _answers)
 
 
 def director_vip_findings(

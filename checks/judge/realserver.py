@@ -40,18 +40,12 @@ def assess_realserver(
 ) -> Iterator[Finding]:
     yield from vip_placement(state, vips)
     judge = _ReplyJudge(state, vips)
-    knobs = [
-        *_reply_findings(state, checked, judge),
-        *_announce_findings(state, vips, checked),
-        *silent_findings(state, checked, IGNORE_TARGET, judge.hides),
-    ]
-    yield from knobs
-    # Where conf/all decides for new interfaces too, a finding on conf/all says it already.
-    at_fault = {(f.conf, f.parameter) for f in knobs if f.is_problem}
-    for finding in _new_interface_findings(state, vips, checked, judge):
-        default_decides = finding.effective != finding.all_value
-        if default_decides or ("all", finding.parameter) not in at_fault:
-            yield finding
+    yield from _reply_findings(state, vips, checked, judge)
+    yield from _announce_findings(state, vips, checked)
+    yield from silent_findings(state, checked, IGNORE_TARGET, judge.hides)
+    # conf/default is an entry of its own: even where conf/all decides today, the exporter
+    # and the fix must say that interfaces created later leak too.
+    yield from _new_interface_findings(state, vips, checked, judge)
 
 
 def vip_placement(state: HostState, vips: Sequence[IPv4Address]) -> Iterator[Finding]:
@@ -126,8 +120,14 @@ class _ReplyJudge:
 
 
 def _reply_findings(
-    state: HostState, checked: Sequence[Interface], judge: _ReplyJudge
+    state: HostState,
+    vips: Sequence[IPv4Address],
+    checked: Sequence[Interface],
+    judge: _ReplyJudge,
 ) -> Iterator[Finding]:
+    # An interface holding a VIP answers for it whatever its arp_ignore: its placement
+    # finding says so, and it is never listed as hiding the VIPs.
+    holders = {a.interface for vip in vips for a in state.addresses_of(vip)}
     for group in group_by_decider(state, ARP_IGNORE, checked):
         leaked = judge.leaks(group.effective)
         if leaked:
@@ -140,7 +140,10 @@ def _reply_findings(
                 fix_to=(IGNORE_TARGET, judge.hides),
             )
         else:
-            yield knob_finding(state, Cause.REPLY_HIDDEN, group, Severity.OK)
+            hiding = tuple(i for i in group.interfaces if i.name not in holders)
+            if hiding:
+                sound = group._replace(interfaces=hiding)
+                yield knob_finding(state, Cause.REPLY_HIDDEN, sound, Severity.OK)
 
 
 def _announce_findings(

@@ -68,11 +68,11 @@ def test_values_set_by_echo_only_warn_naming_the_missing_persistence(
     done = plugin(echoed_realserver, empty_image(tmp_path), "-v")
     assert done.returncode == WARNING, explain(done)
     lines = done.stdout.splitlines()
-    # conf/all's two lost values are two causes: the worst first, then the count.
+    # conf/all's and conf/default's lost values are four causes: the worst, then the count.
     assert lines[0].startswith(
         f"LVS_ARP WARNING - on reboot {NODE_IFACE} answers ARP for VIP {DEFAULT_VIP}"
     ), explain(done)
-    assert lines[0].endswith(" (+1 more)"), explain(done)
+    assert lines[0].endswith(" (+3 more)"), explain(done)
     assert (
         f"WARNING: on reboot {NODE_IFACE} answers ARP for VIP {DEFAULT_VIP} (all.arp_ignore=1 lost)"
     ) in lines, explain(done)

@@ -30,10 +30,10 @@ def test_values_set_by_echo_only_are_a_warning_naming_the_lost_value(tmp_path: P
     root = empty_root(tmp_path)
     result = check(tmp_path, sound_now(), f"--sysctl-root={root}")
     assert (result.returncode, result.stderr) == (WARNING, "")
-    # Two lost entries (all.arp_ignore, all.arp_announce): the evidence does not fit beside
-    # the count, so the status line drops it and -v names each lost value.
+    # Four lost entries (conf/all and conf/default, each knob): the evidence does not fit
+    # beside the count, so the status line drops it and -v names each lost value.
     assert result.status_line == (
-        f"LVS_ARP WARNING - on reboot eth0 answers ARP for VIP {VIP} (+1 more)"
+        f"LVS_ARP WARNING - on reboot eth0 answers ARP for VIP {VIP} (+3 more)"
     )
     verbose = check(tmp_path / "again", sound_now(), f"--sysctl-root={root}", "-v")
     assert verbose.stdout.splitlines()[1:5:3] == [
@@ -45,7 +45,11 @@ def test_values_set_by_echo_only_are_a_warning_naming_the_lost_value(tmp_path: P
 def test_one_lost_entry_is_named_on_the_status_line(tmp_path: Path) -> None:
     host = sound_now()
     root = empty_root(tmp_path)
-    (root / "etc/sysctl.d/90-lvs.conf").write_text("net.ipv4.conf.all.arp_announce = 2\n")
+    (root / "etc/sysctl.d/90-lvs.conf").write_text(
+        "net.ipv4.conf.all.arp_announce = 2\n"
+        "net.ipv4.conf.default.arp_ignore = 1\n"
+        "net.ipv4.conf.default.arp_announce = 2\n"
+    )
     result = check(tmp_path, host, f"--sysctl-root={root}")
     assert (result.returncode, result.status_line) == (
         WARNING,
@@ -73,10 +77,11 @@ def test_verbose_says_which_line_is_missing_and_prints_the_whole_fix_file(
     start = lines.index(f"fix: write {FIX_FILE} with:")
     assert lines[start + 1].startswith("    # LVS-DR real server: ")
     assert lines[start + 3] == f"    # with: sysctl -p {FIX_FILE}"
-    # conf/all restored covers conf/default's 0 too: new interfaces take max(all, default).
     assert lines[start + 4 :] == [
         "    net.ipv4.conf.all.arp_ignore = 1",
         "    net.ipv4.conf.all.arp_announce = 2",
+        "    net.ipv4.conf.default.arp_ignore = 1",
+        "    net.ipv4.conf.default.arp_announce = 2",
         "| " + result.perfdata,
     ]
 

@@ -115,8 +115,8 @@ STATES = {
         director(ignore=8),
         ["-r", "director"],
         CRITICAL,
-        # all=8 is one entry with two consequences: the VIP unanswered and eth0 silent.
-        f"LVS_ARP CRITICAL - eth0 answers no ARP for VIP {VIP} (all.arp_ignore=8) (+1 more)",
+        # all=8: the VIP unanswered, eth0 silent, and interfaces created later silent too.
+        f"LVS_ARP CRITICAL - eth0 answers no ARP for VIP {VIP} (all.arp_ignore=8) (+2 more)",
     ),
     "director-standby-warning": (
         director(vip=False),

@@ -98,7 +98,11 @@ def test_values_that_a_reboot_would_lose_are_warnings_with_the_file_that_keeps_t
     assert result.returncode == WARN
     warned = [c for c in found["checks"] if c["status"] == "WARN"]
     assert warned and all(c["after_reboot"] for c in warned)
-    (reply,) = [c for c in warned if c["setting"]["parameter"] == "arp_ignore"]
+    (reply,) = [
+        c
+        for c in warned
+        if c["setting"]["parameter"] == "arp_ignore" and c["setting"]["conf"] == "all"
+    ]
     assert reply["cause"] == "lost_at_reboot"
     assert reply["summary"] == f"on reboot eth0 answers ARP for VIP {VIP} (all.arp_ignore=1 lost)"
     assert reply["setting"] == {
@@ -110,7 +114,7 @@ def test_values_that_a_reboot_would_lose_are_warnings_with_the_file_that_keeps_t
     }
     assert (reply["interfaces"], reply["vips"]) == (["eth0"], [VIP])
     assert reply["boot"]["at_boot"] == 0 and reply["boot"]["source"] is None
-    assert reply["consequences"] == ["reply_leak"]
+    assert reply["consequences"] == ["reply_leak", "new_interface_risk"]
     assert reply["fix"] == {
         "settings": [{"conf": "all", "parameter": "arp_ignore", "value": 1}],
         "sysctl_lines": ["net.ipv4.conf.all.arp_ignore = 1"],
@@ -119,6 +123,7 @@ def test_values_that_a_reboot_would_lose_are_warnings_with_the_file_that_keeps_t
     assert found["sysctl_file"]["path"] == REALSERVER_FILE
     assert found["sysctl_file"]["content"].endswith(
         "net.ipv4.conf.all.arp_ignore = 1\nnet.ipv4.conf.all.arp_announce = 2\n"
+        "net.ipv4.conf.default.arp_ignore = 1\nnet.ipv4.conf.default.arp_announce = 2\n"
     )
 
 
