@@ -160,9 +160,6 @@ def _normal(text: str) -> str:
     return text.lower().rstrip(".")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="lead: packaging/icinga2/lvs_arp.conf lacks --perfdata-interfaces"
-)
 def test_check_command_follows_itl_conventions_and_plugin_help() -> None:
     repo = Path(__file__).resolve().parents[2]
     text = (repo / "packaging" / "icinga2" / "lvs_arp.conf").read_text(encoding="utf-8")
