@@ -95,7 +95,7 @@ def test_a_job_selector_reaches_every_series_selector(tmp_path: Path) -> None:
         assert rule["annotations"]["runbook_url"].startswith(url + "#")
 
 
-@pytest.mark.parametrize("bad", ['job=', "job=~lvs_arp", 'job="a"}) or vector(1', "up"])
+@pytest.mark.parametrize("bad", ["job=", "job=~lvs_arp", 'job="a"}) or vector(1', "up"])
 def test_render_rules_refuses_what_is_not_label_matchers(bad: str) -> None:
     done = render_rules("--job-selector", bad)
     assert done.returncode == 2
