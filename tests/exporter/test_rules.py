@@ -1,8 +1,10 @@
-"""The alert rules and the exposition, judged by Debian's promtool."""
+"""The alert rules, their generator and runbook, and the exposition, judged by Debian's promtool."""
 
 from __future__ import annotations
 
+import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,12 @@ from fake_host import FakeHost
 PROMETHEUS_DIR = Path(__file__).resolve().parents[2] / "packaging" / "prometheus"
 RULES = PROMETHEUS_DIR / "lvs-arp.rules.yml"
 RULE_TESTS = PROMETHEUS_DIR / "lvs-arp.rules.test.yml"
+RENDER_RULES = PROMETHEUS_DIR / "render-rules"
 SCRAPE_CONFIG = PROMETHEUS_DIR / "scrape-config.example.yml"
+RUNBOOK = PROMETHEUS_DIR.parents[1] / "docs" / "runbook.md"
+DEFAULT_RUNBOOK_URL = "https://example.invalid/lvs-arp-check/docs/runbook.md"
+# Every selector of a series in an expression, with its matchers if it has any.
+_SELECTOR = re.compile(r"\b(lvs_arp_\w+|up|node_textfile_mtime_seconds)\b(\{[^}]*\})?")
 
 
 def promtool(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
@@ -26,9 +33,26 @@ def assert_clean(done: subprocess.CompletedProcess[bytes]) -> None:
     assert done.returncode == 0, (done.stdout + done.stderr).decode()
 
 
-def alerts() -> list[dict[str, Any]]:
-    groups = yaml.safe_load(RULES.read_text())["groups"]
+def alerts(text: str | None = None) -> list[dict[str, Any]]:
+    groups = yaml.safe_load(RULES.read_text() if text is None else text)["groups"]
     return [rule for group in groups for rule in group["rules"]]
+
+
+def render_rules(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, str(RENDER_RULES), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+
+def github_anchor(heading: str) -> str:
+    """The id GitHub gives a Markdown heading: lower case, punctuation other than - and _
+    dropped, spaces made hyphens."""
+    kept = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return kept.replace(" ", "-")
+
+
+def runbook_anchors() -> set[str]:
+    headings = re.findall(r"^#{1,6} +(.+?) *#*$", RUNBOOK.read_text(), flags=re.MULTILINE)
+    return {github_anchor(heading) for heading in headings}
 
 
 def test_promtool_checks_the_rules() -> None:
@@ -43,10 +67,60 @@ def test_the_example_scrape_config_is_valid() -> None:
     assert_clean(promtool("check", "config", str(SCRAPE_CONFIG)))
 
 
+def test_the_committed_rules_are_the_default_render() -> None:
+    done = render_rules()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == RULES.read_text(), "run packaging/prometheus/render-rules -o ..."
+
+
+def test_no_job_is_hard_coded_by_default() -> None:
+    assert "job=" not in RULES.read_text()
+    assert "@SEL@" not in RULES.read_text() and "@RUNBOOK@" not in RULES.read_text()
+
+
+def test_a_job_selector_reaches_every_series_selector(tmp_path: Path) -> None:
+    selector = 'job=~"lvs_arp|node"'
+    url = "https://wiki.example.org/ops/lvs-arp-runbook"
+    done = render_rules("--job-selector", selector, "--runbook-url", url)
+    assert done.returncode == 0, done.stderr
+    rendered = tmp_path / "rules.yml"
+    rendered.write_text(done.stdout)
+    assert_clean(promtool("check", "rules", str(rendered)))
+    rules = alerts(done.stdout)
+    selectors = [m for rule in rules for m in _SELECTOR.finditer(rule["expr"])]
+    assert len(selectors) >= len(rules)
+    for found in selectors:
+        assert (found.group(2) or "").startswith("{" + selector), found.group(0)
+    for rule in rules:
+        assert rule["annotations"]["runbook_url"].startswith(url + "#")
+
+
+@pytest.mark.parametrize("bad", ["job=", "job=~lvs_arp", 'job="a"}) or vector(1', "up"])
+def test_render_rules_refuses_what_is_not_label_matchers(bad: str) -> None:
+    done = render_rules("--job-selector", bad)
+    assert done.returncode == 2
+    assert "--job-selector" in done.stderr
+
+
+def test_the_runbook_anchors_are_computed_as_github_does() -> None:
+    assert github_anchor("LvsArpLeakingOrSilent") == "lvsarpleakingorsilent"
+    assert github_anchor("Fix: the `ip` commands, now") == "fix-the-ip-commands-now"
+    assert "lvsarpleakingorsilent" in runbook_anchors()
+
+
+@pytest.mark.parametrize("rule", alerts(), ids=lambda rule: rule["alert"])
+def test_every_alert_links_its_runbook_section(rule: dict[str, Any]) -> None:
+    assert set(rule["annotations"]) == {"summary", "description", "runbook_url"}
+    base, _, anchor = rule["annotations"]["runbook_url"].partition("#")
+    assert base == DEFAULT_RUNBOOK_URL
+    assert anchor == github_anchor(rule["alert"]), "one section per alert, named after it"
+    assert anchor in runbook_anchors(), f"docs/runbook.md has no heading for #{anchor}"
+
+
 @pytest.mark.parametrize("rule", alerts(), ids=lambda rule: rule["alert"])
 def test_every_alert_is_documented_and_tested_both_ways(rule: dict[str, Any]) -> None:
     assert rule["labels"]["severity"] in ("critical", "warning")
-    assert set(rule["annotations"]) == {"summary", "description"}
+    assert all(rule["annotations"][key].strip() for key in ("summary", "description"))
     cases = [
         case
         for test in yaml.safe_load(RULE_TESTS.read_text())["tests"]
