@@ -18,12 +18,21 @@ import nagiosplugin
 from ..assess import Assessment
 from ..errors import LvsArpError
 from ..finding import LEAK_CAUSES, PLACEMENT_CAUSES, Cause, Severity
+from ..judge.probe import PROBE_CAUSES
 from ..model import Role
 from ..names import printable
 from ..record import TYPE_CHECKING
 from .nagios_args import build_parser
 from .options import node_check
-from .text import finding_lines, fix_file_lines, names, summary, vips_text, within_budget
+from .text import (
+    finding_lines,
+    fix_file_lines,
+    names,
+    probe_ok_note,
+    summary,
+    vips_text,
+    within_budget,
+)
 
 if TYPE_CHECKING:
     from typing import Any
@@ -95,6 +104,13 @@ def perfdata(assessment: Assessment, per_interface: re.Pattern[str] | None = Non
         ("vips_misplaced", len(misplaced)),
     ]
     values += [(s.name.lower(), assessment.count(s)) for s in _COUNTED]
+    probed = [f for f in findings if f.cause in PROBE_CAUSES]
+    if probed:  # --probe-arp: foreign MACs summed over the VIPs, and the VIPs at fault
+        foreign = sum(1 for f in probed for r in f.responders if not r.is_local)
+        values += [
+            ("probe_responders", foreign),
+            ("probe_vips_unsound", len({v for f in probed if f.is_problem for v in f.vips})),
+        ]
     parts = [f"{label}={value};;;0" for label, value in values]
     if per_interface is not None:
         all_ignore, all_announce = assessment.state.all
@@ -173,7 +189,16 @@ class ArpSummary(nagiosplugin.Summary):  # type: ignore[misc]
 
 
 def ok_line(assessment: Assessment) -> str:
-    """Counts, never lists: '3 ARP interfaces hide VIP 10.0.0.100', '... 5,000 VIPs'."""
+    """Counts, never lists: '3 ARP interfaces hide VIP 10.0.0.100', '... 5,000 VIPs'; with
+    the probe, who answers on the wire too, when it fits the status line."""
+    line = _ok_line(assessment)
+    note = probe_ok_note(assessment.findings)
+    if note is not None and len(f"{NAME} OK - {line}; {note}") <= STATUS_LINE_MAX:
+        line = f"{line}; {note}"
+    return line
+
+
+def _ok_line(assessment: Assessment) -> str:
     vips = vips_text(assessment.vips)
     count = len(assessment.checked)
     if assessment.role is Role.REALSERVER:
