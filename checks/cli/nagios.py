@@ -192,10 +192,20 @@ def ok_line(assessment: Assessment) -> str:
     """Counts, never lists: '3 ARP interfaces hide VIP 10.0.0.100', '... 5,000 VIPs'; with
     the probe, who answers on the wire too, when it fits the status line."""
     line = _ok_line(assessment)
-    note = probe_ok_note(assessment.findings)
-    if note is not None and len(f"{NAME} OK - {line}; {note}") <= STATUS_LINE_MAX:
-        line = f"{line}; {note}"
+    for address in (True, False):
+        note = probe_ok_note(assessment.findings, address)
+        if note is None:
+            return line
+        if line.endswith(_STANDBY):  # the probe says who is active: that replaces the hint
+            noted = f"{vips_text(assessment.vips)} standby: {note}"
+        else:
+            noted = f"{line}; {note}"
+        if len(f"{NAME} OK - {noted}") <= STATUS_LINE_MAX:
+            return noted
     return line
+
+
+_STANDBY = "not held here: standby (--standby-ok)"
 
 
 def _ok_line(assessment: Assessment) -> str:
@@ -211,7 +221,7 @@ def _ok_line(assessment: Assessment) -> str:
         for f in assessment.findings
     )
     if standby:
-        return f"{vips} not held here: standby (--standby-ok)"
+        return f"{vips} {_STANDBY}"
     return f"{vips} answered by ARP"
 
 

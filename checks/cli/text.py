@@ -382,9 +382,9 @@ def describe_responder(responder: Responder, short: bool = False) -> str:
     short: the first address only, and no "real server": for a status line that must fit.
     """
     ips = [str(ip) for ip in responder.ips]
-    if short:
-        who = ips[0] if ips else "address unknown"
-        return f"{responder.mac} ({'this host, ' if responder.is_local else ''}{who})"
+    if short:  # "02:00:00:00:00:11 (192.0.2.11)", or the MAC alone
+        who = ", ".join((["this host"] if responder.is_local else []) + ips[:1])
+        return f"{responder.mac} ({who})" if who else responder.mac
     who = ", ".join(ips) or "address unknown"
     if responder.is_real_server:
         who = f"real server {who}"
@@ -449,19 +449,20 @@ def probe_summary(finding: Finding, role: Role, limit: int = 1, evidence: bool =
     return short[cause]
 
 
-def probe_ok_note(findings: Iterable[Finding]) -> str | None:
-    """What the probe adds to an OK status line: the machine that answers, or that nobody
-    else does; None without a probe finding."""
+def probe_ok_note(findings: Iterable[Finding], address: bool = True) -> str | None:
+    """What the probe adds to an OK status line: the director that answers (a real server's
+    or a standby's probe), or that nobody else does; None without a probe finding.
+    address=False: the MAC alone, when its address does not fit."""
     found = [f for f in findings if f.cause in (Cause.PROBE_OK, Cause.PROBE_STANDBY_ACTIVE)]
     if not found:
         return None
     named = named_responders(found[0])
     if not named:
-        return "nobody else answers ARP"
-    who = describe_responder(named[0], short=True)
+        return "no other machine answers"
+    who = describe_responder(named[0], short=True) if address else named[0].mac
     if found[0].cause is Cause.PROBE_STANDBY_ACTIVE:
         return f"active director {who}"
-    return f"answered by {who}"
+    return f"director {who}"  # a real server's one expected answer
 
 
 _PROBE_DETAILS = {
