@@ -383,8 +383,7 @@ def describe_responder(responder: Responder, short: bool = False) -> str:
     """
     ips = [str(ip) for ip in responder.ips]
     if short:  # "02:00:00:00:00:11 (192.0.2.11)", or the MAC alone
-        who = ", ".join((["this host"] if responder.is_local else []) + ips[:1])
-        return f"{responder.mac} ({who})" if who else responder.mac
+        return f"{responder.mac} ({ips[0]})" if ips else responder.mac
     who = ", ".join(ips) or "address unknown"
     if responder.is_real_server:
         who = f"real server {who}"
@@ -433,7 +432,8 @@ def probe_summary(finding: Finding, role: Role, limit: int = 1, evidence: bool =
         }
         return full[cause]
     # Short forms: the first responder's MAC and address always, whatever else goes.
-    who = _who(named, 1, short=True)
+    first = describe_responder(named[0], short=True) if named else "nobody"
+    who = f"{first} +{count - 1}" if count > 1 else first
     head = f"VIP {vip}" if evidence else str(vip)
     short = {
         Cause.PROBE_OK: f"{head} answered by {who}" if named else f"{head}: nobody else answers",
@@ -442,8 +442,8 @@ def probe_summary(finding: Finding, role: Role, limit: int = 1, evidence: bool =
         Cause.PROBE_NOT_HELD: f"{head} held by {who}, not here",
         Cause.PROBE_UNREACHABLE: f"nobody answers ARP for {head}",
         Cause.PROBE_STANDBY_ACTIVE: f"standby: {head} held by {who}",
-        Cause.PROBE_LOCAL_RESPONDER: f"{head} answered by this host's {who}",
-        Cause.PROBE_SEVERAL: f"{head} answered by {count} machines: {who}",
+        Cause.PROBE_LOCAL_RESPONDER: f"{head}: own NIC {who} answers",
+        Cause.PROBE_SEVERAL: f"{head}: {count} machines answer, {first}",
         Cause.PROBE_INCOMPLETE: f"ARP probe for {head} cut short: too much ARP",
     }
     return short[cause]
