@@ -321,6 +321,18 @@ def test_preflight_json_of_probe_findings_validates_against_the_schema() -> None
     assert re.search(r"02:00:00:00:00:11 \(real server 192\.0\.2\.11\)", str(by_cause))
 
 
+def test_the_faces_know_the_same_probe_causes_as_the_judge() -> None:
+    from checks.cli.text import PROBE_CAUSES
+
+    assert PROBE_CAUSES == probe.PROBE_CAUSES
+
+
+def test_the_plugin_loads_no_packet_code_without_the_probe() -> None:
+    code = "import sys, checks.cli.nagios; print(sorted(m for m in sys.modules if 'probe' in m))"
+    done = run([sys.executable, "-c", code])
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
 def test_the_schema_lists_every_probe_cause() -> None:
     schema = json.loads((REPO / "checks/cli/preflight.schema.json").read_text(encoding="utf-8"))
     causes = set(schema["$defs"]["check"]["properties"]["cause"]["enum"])

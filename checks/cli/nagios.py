@@ -18,13 +18,13 @@ import nagiosplugin
 from ..assess import Assessment
 from ..errors import LvsArpError
 from ..finding import LEAK_CAUSES, PLACEMENT_CAUSES, Cause, Severity
-from ..judge.probe import PROBE_CAUSES
 from ..model import Role
 from ..names import printable
 from ..record import TYPE_CHECKING
 from .nagios_args import build_parser
 from .options import node_check
 from .text import (
+    PROBE_CAUSES,
     finding_lines,
     fix_file_lines,
     names,

@@ -11,7 +11,6 @@ from ipaddress import IPv4Address
 
 from ..boot.sysctl_d import UNREADABLE_DIR, UNREADABLE_FILE
 from ..finding import Cause, Finding, Severity
-from ..judge.probe import PROBE_CAUSES, named_responders
 from ..judge.remedy import (
     merged_commands,
     merged_settings,
@@ -22,7 +21,6 @@ from ..judge.remedy import (
 from ..kernel import ReplyRule, announce_rule, reply_rule
 from ..model import ARP_IGNORE, Role
 from ..names import printable
-from ..read.arp_probe import MAX_FRAMES
 from ..record import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -235,7 +233,7 @@ def detail(finding: Finding, role: Role) -> str:
     if cause is Cause.BOOT_FILE and finding.boot is not None:
         return finding.boot.message or ""
     if cause in PROBE_CAUSES:
-        return _PROBE_DETAILS.get(cause, "")
+        return _probe_detail(cause)
     override = finding.boot.override if finding.boot is not None else None
     text = _DETAILS.get(cause, "")
     if cause is Cause.NO_EFFECT:
@@ -374,6 +372,10 @@ def vips_text(vips: Sequence[IPv4Address]) -> str:
 
 
 # --- the ARP probe (--probe-arp): what the wire says ----------------------------------------
+# judge.probe and read.arp_probe are imported only where a probe finding is worded: a run
+# without --probe-arp (every NRPE poll) does not pay for the packet code.
+
+PROBE_CAUSES = frozenset(cause for cause in Cause if cause.value.startswith("probe_"))
 
 
 def describe_responder(responder: Responder, short: bool = False) -> str:
@@ -404,6 +406,9 @@ def probe_summary(finding: Finding, role: Role, limit: int = 1, evidence: bool =
     shorter one; evidence=False the shortest that still names a responder's MAC and address,
     for a 90-character status line: "192.0.2.100 answered by 02:00:00:00:00:11 (192.0.2.11)".
     """
+    from ..judge.probe import named_responders
+    from ..read.arp_probe import MAX_FRAMES
+
     cause = finding.cause
     vip = finding.vips[0] if finding.vips else "?"
     named = named_responders(finding)
@@ -456,6 +461,8 @@ def probe_ok_note(findings: Iterable[Finding], address: bool = True) -> str | No
     found = [f for f in findings if f.cause in (Cause.PROBE_OK, Cause.PROBE_STANDBY_ACTIVE)]
     if not found:
         return None
+    from ..judge.probe import named_responders
+
     named = named_responders(found[0])
     if not named:
         return "no other machine answers"
@@ -463,6 +470,17 @@ def probe_ok_note(findings: Iterable[Finding], address: bool = True) -> str | No
     if found[0].cause is Cause.PROBE_STANDBY_ACTIVE:
         return f"active director {who}"
     return f"director {who}"  # a real server's one expected answer
+
+
+def _probe_detail(cause: Cause) -> str:
+    from ..read.arp_probe import MAX_FRAMES
+
+    if cause is Cause.PROBE_INCOMPLETE:
+        return (
+            f"The probe reads at most {MAX_FRAMES} ARP frames per run; a responder may be "
+            "among those left unread. A shorter --probe-window reads fewer."
+        )
+    return _PROBE_DETAILS.get(cause, "")
 
 
 _PROBE_DETAILS = {
@@ -483,6 +501,4 @@ _PROBE_DETAILS = {
     "VIP: set arp_ignore on it so that only the VIP's holder answers (ARP flux).",
     Cause.PROBE_SEVERAL: "A real server expects exactly one machine, the director, to answer "
     "for the VIP: another is a leaking real server or a second director.",
-    Cause.PROBE_INCOMPLETE: f"The probe reads at most {MAX_FRAMES} ARP frames per run; a "
-    "responder may be among those left unread. A shorter --probe-window reads fewer.",
 }
