@@ -2,7 +2,8 @@
 
 Output is bounded whatever the host's size: a status line of at most 90 characters (the
 worst cause, then "(+N more)"), long output (-v) of at most 8 KB grouped by cause, and a
-fixed set of perfdata unless per-interface values are asked for.
+fixed set of perfdata unless per-interface values are asked for. --probe-arp adds what
+the wire says (checks/judge/probe.py) as findings like any other.
 """
 
 from __future__ import annotations
@@ -87,7 +88,9 @@ class ArpResource(nagiosplugin.Resource):  # type: ignore[misc]
 
 def perfdata(assessment: Assessment, per_interface: re.Pattern[str] | None = None) -> str:
     """A fixed set of counts; per-interface effective values only for names *per_interface*
-    matches, since container veths come and go and every label becomes a graph."""
+    matches, since container veths come and go and every label becomes a graph. With the
+    probe, two more: probe_responders (foreign MACs, summed over the VIPs: one bad VIP or
+    many adds up, as Prometheus's sum() of lvs_arp_probe_responders) and probe_vips_unsound."""
     findings = assessment.findings
     leaking = assessment.interfaces_with(*LEAK_CAUSES)
     silent = assessment.interfaces_with(Cause.SILENT)
