@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from ipaddress import IPv4Address
 
+from .errors import ConfigError
 from .finding import PLACEMENT_CAUSES, Cause, Finding, Severity
 from .judge.shared import no_effect_findings
 from .model import HostState, Interface, Role
@@ -178,6 +179,15 @@ def _discover(state: HostState, role: Role) -> tuple[IPv4Address, ...]:
     return hidden if role is Role.REALSERVER else tuple(dict.fromkeys((*services, *hidden)))
 
 
+class ProbeOptions(Record):
+    """The ARP probe of a check run (--probe-arp): listen *window_s* seconds (read.arp_probe
+    bounds it: more than 0, at most MAX_WINDOW_S) on *interface*, or on every interface whose
+    subnet holds the VIP when None."""
+
+    window_s: float = 0.3  # read.arp_probe.DEFAULT_WINDOW_S, not imported on the start path
+    interface: str | None = None
+
+
 class NodeCheck(Record):
     """What to read (live, or files under the roots) and which role to judge it for.
 
@@ -194,15 +204,58 @@ class NodeCheck(Record):
     ip_json: str | None = None
     # Where the boot configuration (sysctl.d) is read; None: the boot check is off.
     sysctl_root: str | None = None
+    # Ask the segment who answers ARP for each VIP (live host only); None: no probe.
+    probe: ProbeOptions | None = None
 
     def assess(self) -> Assessment:
-        """Read the host afresh and judge it, with its boot view when that is on."""
+        """Read the host afresh and judge it, with its boot view when that is on, then (with
+        `probe`) what the wire says: one probe finding per VIP, ahead of the others so that
+        at equal severity the status line names who answers.
+
+        Raises ConfigError for a probe on a host read from files, and what read.arp_probe
+        raises (ProbePermissionError without CAP_NET_RAW).
+        """
         from .read.host import read_host
 
+        self.refuse_offline_probe()
         state = read_host(self.proc_root, self.sys_root, self.ip_json)
         boot = None
         if self.sysctl_root is not None:
             from .boot.view import read_boot_view
 
             boot = read_boot_view((i.name for i in state.interfaces), self.sysctl_root)
-        return assess(state, self.role, self.vips, self.exclude, self.standby_ok, boot)
+        assessment = assess(state, self.role, self.vips, self.exclude, self.standby_ok, boot)
+        if self.probe is not None and assessment.vips:
+            assessment.findings = self._probe(state, assessment.vips) + assessment.findings
+        return assessment
+
+    def refuse_offline_probe(self) -> None:
+        """ConfigError when the probe is asked for a host read from files: it can only ask
+        the segment this process sits on."""
+        if self.probe is None:
+            return
+        offline = [
+            flag
+            for flag, value in (
+                ("--proc-root", self.proc_root),
+                ("--sys-root", self.sys_root),
+                ("--ip-json", self.ip_json),
+            )
+            if value is not None
+        ]
+        if offline:
+            raise ConfigError(
+                f"--probe-arp needs the live host: it asks the segment this host is on, "
+                f"which {', '.join(offline)} cannot describe; drop one or the other"
+            )
+
+    def _probe(self, state: HostState, vips: Sequence[IPv4Address]) -> tuple[Finding, ...]:
+        from .judge.probe import judge_probes, probe_finding
+        from .read.arp_probe import probe_and_identify, probe_interfaces
+
+        assert self.probe is not None
+        explicit = self.probe.interface
+        targets = [(i, vip) for vip in vips for i in probe_interfaces(state, vip, explicit)]
+        results = probe_and_identify(targets, self.probe.window_s)
+        verdicts = judge_probes(self.role, state, self.standby_ok, results)
+        return tuple(probe_finding(verdict) for verdict in verdicts)

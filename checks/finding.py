@@ -15,6 +15,7 @@ from .record import TYPE_CHECKING, Record
 if TYPE_CHECKING:
     from .boot.view import BootSetting
     from .model import Address
+    from .read.arp_probe import Responder
 
 
 class Severity(enum.IntEnum):
@@ -58,6 +59,17 @@ class Cause(enum.Enum):
     # The host as a whole.
     ROLE_DOUBT = "role_doubt"  # IPVS tables contradict the declared role
     NO_VIP = "no_vip"
+    # What the ARP probe heard on the wire (--probe-arp; judge/probe.py): one finding per VIP,
+    # Finding.responders the machines that answered, Finding.interfaces where it listened.
+    PROBE_OK = "probe_ok"  # the expected holder alone answers (or, on a director, nobody else)
+    PROBE_FOREIGN_RESPONDER = "probe_foreign_responder"  # a real server answers for the VIP
+    PROBE_SPLIT_BRAIN = "probe_split_brain"  # a second director answers for it
+    PROBE_UNREACHABLE = "probe_unreachable"  # nobody answers: the VIP is unreachable
+    PROBE_STANDBY_ACTIVE = "probe_standby_active"  # standby: the active director answers
+    PROBE_LOCAL_RESPONDER = "probe_local_responder"  # another NIC of this host answers
+    PROBE_SEVERAL = "probe_several"  # a real server hears several machines answer
+    PROBE_INCOMPLETE = "probe_incomplete"  # the probe stopped at its frame bound
+    PROBE_NOT_HELD = "probe_not_held"  # a director without the VIP hears others answer
 
 
 class SysctlSetting(Record):
@@ -131,6 +143,9 @@ class Finding(Record):
     after_reboot: bool = False
     boot: BootEvidence | None = None
     consequences: tuple[Cause, ...] = ()
+    # For a PROBE_* cause: every machine that answered ARP for the VIP (read.arp_probe.Responder:
+    # mac, ips, is_real_server, is_local), the ones the verdict is about first.
+    responders: tuple[Responder, ...] = ()
 
     @property
     def effective(self) -> int | None:

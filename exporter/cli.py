@@ -27,8 +27,15 @@ EXIT_FAILURE = 1
 
 
 def node_check(options: argparse.Namespace) -> NodeCheck:
-    """The plugin's judgement, with a bad boot root refused at start, not on every scrape."""
+    """The plugin's judgement, with a bad boot root, or a probe window the scrape timeout
+    would cut short, refused at start, not on every scrape."""
     check = shared_node_check(options)
+    if check.probe is not None and check.probe.window_s >= options.scrape_timeout:
+        raise ConfigError(
+            f"--probe-window {check.probe.window_s:g} s does not fit in --scrape.timeout "
+            f"{options.scrape_timeout:g}s: each scrape probes for the whole window; give a "
+            "longer timeout or a shorter window"
+        )
     return check._replace(sysctl_root=_sysctl_root(check.sysctl_root))
 
 

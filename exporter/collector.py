@@ -1,6 +1,8 @@
 """A prometheus_client collector that reads and judges the host afresh on every scrape.
 
-No cache and no timer: what Prometheus stores is what the kernel had when it asked. A read
+No cache and no timer: what Prometheus stores is what the kernel had when it asked; with
+--probe-arp each scrape also asks the segment who answers ARP (the probe window, inside the
+scrape timeout). A read
 that fails or hangs becomes `lvs_arp_scrape_success 0` and a counted reason, never a
 traceback on the wire or a silent gap.
 """
@@ -23,6 +25,7 @@ from .families import (
     DEFAULT_VIP_SERIES_LIMIT,
     assessment_families,
     build_info,
+    probe_families,
     role_info,
     scrape_families,
 )
@@ -56,6 +59,8 @@ class ArpCollector(Collector):
         yield role_info(self.check.role)
         if assessment is not None:
             yield from assessment_families(assessment, self.vip_series_limit)
+            if self.check.probe is not None:
+                yield from probe_families(assessment)
         with self._errors_lock:
             if failure is not None:
                 self._errors[failure] += 1

@@ -21,8 +21,10 @@ from prometheus_client.core import (
 from checks import __version__
 from checks.assess import Assessment
 from checks.finding import PLACEMENT_CAUSES, Cause, Finding, Severity
+from checks.judge.probe import PROBE_CAUSES
 from checks.kernel import effective
 from checks.model import PARAMS, HostState, Role
+from checks.read.arp_probe import Responder
 
 from .read_guard import Failure
 
@@ -264,6 +266,50 @@ def findings_by_severity(assessment: Assessment) -> GaugeMetricFamily:
     for severity in Severity:
         family.add_metric((severity.name.lower(),), assessment.count(severity))
     return family
+
+
+# The verdicts that take a foreign responder for the director: the one answer a real server
+# expects, and a standby's active director. Elsewhere (a second holder, several answers) a
+# machine /proc/net/ip_vs does not list may be a director or a real server out of the pool.
+_DIRECTOR_CAUSES = frozenset({Cause.PROBE_OK, Cause.PROBE_STANDBY_ACTIVE})
+
+
+def probe_families(assessment: Assessment) -> list[Metric]:
+    """What the ARP probe heard (--probe-arp only): per probed VIP, the foreign machines that
+    answer, and one info series per machine heard. Bounded by VIPs x responders, and a
+    responder is a machine on the segment that answered ARP for a VIP within the window."""
+    responders = GaugeMetricFamily(
+        "lvs_arp_probe_responders",
+        "Distinct MACs other than this host's own NICs that answered ARP for the VIP during "
+        "the probe window (a director expects 0, a standby or a real server 1).",
+        labels=("vip",),
+    )
+    info = InfoMetricFamily(
+        "lvs_arp_probe_responder",
+        "A machine that answered ARP for the VIP: its MAC, its addresses from the neighbour "
+        "table (comma-separated, empty when unknown) and what it is (director, realserver "
+        "from /proc/net/ip_vs, local: this host's other NIC, unknown).",
+        labels=("vip", "mac", "address", "kind"),
+    )
+    for finding in assessment.findings:
+        if finding.cause not in PROBE_CAUSES or not finding.vips:
+            continue
+        vip = str(finding.vips[0])
+        responders.add_metric((vip,), sum(1 for r in finding.responders if not r.is_local))
+        for responder in finding.responders:
+            address = ",".join(str(ip) for ip in responder.ips)
+            kind = responder_kind(finding.cause, responder)
+            info.add_metric((vip, responder.mac, address, kind), {})
+    return [responders, info]
+
+
+def responder_kind(cause: Cause, responder: Responder) -> str:
+    """director, realserver, local or unknown: the `kind` label of a responder."""
+    if responder.is_local:
+        return "local"
+    if responder.is_real_server:
+        return "realserver"
+    return "director" if cause in _DIRECTOR_CAUSES else "unknown"
 
 
 def role_info(role: Role) -> InfoMetricFamily:

@@ -134,10 +134,14 @@ def test_the_file_list_is_systemds(tmp_path: Path, layout: list[tuple[str, str, 
 # --- the README's metric table -----------------------------------------------------------
 
 
-def _readme_metrics() -> set[str]:
+PROBE_ONLY = "with `--probe-arp`"  # a row's meaning starts so: exposed only when probing
+
+
+def _readme_metrics(probe_only: bool = False) -> set[str]:
     text = (REPO / "README.md").read_text(encoding="utf-8")
     section = text.split("## The exporter", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| `lvs_arp")]
+    rows = [row for row in rows if row.split("|")[3].strip().startswith(PROBE_ONLY) is probe_only]
     return {name for row in rows for name in re.findall(r"`(lvs_arp_[a-z_]+)`", row.split("|")[1])}
 
 
@@ -167,3 +171,26 @@ def test_the_readme_lists_every_metric_the_exporter_exposes(tmp_path: Path) -> N
     documented = _readme_metrics()
     # The README names info metrics and counters as exposed: `_info` and `_total` included.
     assert documented == exposed
+
+
+def test_the_readme_lists_the_probe_metrics_as_probe_only() -> None:
+    """The rows marked PROBE_ONLY are what a probing exporter adds (its families built from
+    probe findings here; tests/kernel/test_probe_faces.py scrapes them off a real wire)."""
+    from ipaddress import IPv4Address
+
+    from checks.assess import Assessment
+    from checks.judge.probe import judge_probe, probe_finding
+    from checks.model import ArpKnobs, HostState
+    from checks.read.arp_probe import ProbeResult, Responder
+    from exporter.families import probe_families
+
+    vip = IPv4Address("192.0.2.100")
+    heard = (Responder("02:00:00:00:00:11", False, (IPv4Address("192.0.2.11"),), True),)
+    verdict = judge_probe(
+        Role.DIRECTOR, vip, True, False, [ProbeResult(vip, "lan0", heard, 0.3, 2, 1)]
+    )
+    host = HostState(ArpKnobs(0, 0), ArpKnobs(0, 0), (), ())
+    judged = Assessment(Role.DIRECTOR, (vip,), host, (), (probe_finding(verdict),))
+    text = text_format(probe_families(judged)).decode()
+    exposed = {s.name for f in text_string_to_metric_families(text) for s in f.samples}
+    assert _readme_metrics(probe_only=True) == exposed

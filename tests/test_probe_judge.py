@@ -6,14 +6,16 @@ from ipaddress import IPv4Address
 
 import pytest
 
-from checks.finding import Severity
+from checks.cli.text import describe_responder, summary
+from checks.finding import Cause, Severity
 from checks.judge import probe
 from checks.judge.probe import (
     ProbeVerdict,
-    describe_responder,
     holds_vip,
     judge_probe,
     judge_probes,
+    named_responders,
+    probe_finding,
 )
 from checks.model import (
     IFF_LOOPBACK,
@@ -58,7 +60,7 @@ TABLE = [
     (DIRECTOR, True, True, (RS1,), probe.REALSERVER_RESPONDER, C, (RS1,)),
     (DIRECTOR, True, False, (PEER,), probe.SPLIT_BRAIN, C, (PEER,)),
     (DIRECTOR, True, True, (STRANGER,), probe.SPLIT_BRAIN, C, (STRANGER,)),
-    (DIRECTOR, True, False, (PEER, RS2), probe.REALSERVER_RESPONDER, C, (PEER, RS2)),
+    (DIRECTOR, True, False, (PEER, RS2), probe.REALSERVER_RESPONDER, C, (RS2, PEER)),
     (DIRECTOR, True, False, (RS1, RS2), probe.REALSERVER_RESPONDER, C, (RS1, RS2)),
     # director not holding it, no --standby-ok: CRITICAL whatever answers, naming who does
     (DIRECTOR, False, False, (), probe.UNREACHABLE, C, ()),
@@ -70,7 +72,7 @@ TABLE = [
     (DIRECTOR, False, True, (PEER,), probe.STANDBY_ACTIVE_NAMED, OK, (PEER,)),
     (DIRECTOR, False, True, (STRANGER,), probe.STANDBY_ACTIVE_NAMED, OK, (STRANGER,)),
     (DIRECTOR, False, True, (RS1,), probe.REALSERVER_RESPONDER, C, (RS1,)),
-    (DIRECTOR, False, True, (PEER, RS1), probe.REALSERVER_RESPONDER, C, (PEER, RS1)),
+    (DIRECTOR, False, True, (PEER, RS1), probe.REALSERVER_RESPONDER, C, (RS1, PEER)),
     (DIRECTOR, False, True, (PEER, STRANGER), probe.SPLIT_BRAIN, C, (PEER, STRANGER)),
     (DIRECTOR, False, True, (), probe.UNREACHABLE, C, ()),
     (DIRECTOR, False, True, (OWN_NIC,), probe.LOCAL_RESPONDER, C, (OWN_NIC,)),
@@ -102,10 +104,16 @@ def test_verdict_table(
     verdict = judge_probe(role, VIP, holds, standby_ok, [result(*answered)])
     assert (verdict.kind, verdict.severity, verdict.responders) == (kind, severity, named)
     assert verdict.responder_count == len(answered)
-    for responder in named:  # the status line names each machine by MAC and address
-        assert responder.mac in verdict.summary
+    finding = probe_finding(verdict)
+    # The finding carries every machine heard, the named ones first, and gives them back.
+    assert finding.responders[: len(named)] == named
+    assert {r.mac for r in finding.responders} == {r.mac for r in answered}
+    assert named_responders(finding) == named
+    text = summary(finding, role, limit=3)
+    for responder in named:  # the report names each machine by MAC and address
+        assert responder.mac in text
         for ip in responder.ips:
-            assert str(ip) in verdict.summary
+            assert str(ip) in text
 
 
 def test_the_table_covers_every_kind() -> None:
@@ -154,10 +162,23 @@ def test_two_machines_seen_on_two_interfaces_are_two_responders() -> None:
 
 def test_summary_names_the_leaking_real_server() -> None:
     verdict = judge_probe(DIRECTOR, VIP, True, False, [result(RS1)])
-    assert verdict.summary == (
-        "VIP 192.0.2.100 answered on lan0 by a real server: "
-        "02:00:00:00:00:11 (real server 192.0.2.11)"
+    finding = probe_finding(verdict)
+    assert finding.cause is Cause.PROBE_FOREIGN_RESPONDER
+    assert summary(finding, DIRECTOR) == (
+        "VIP 192.0.2.100 answered by 02:00:00:00:00:11 (real server 192.0.2.11)"
     )
+
+
+def test_a_real_server_is_named_before_another_foreign_responder() -> None:
+    verdict = judge_probe(DIRECTOR, VIP, True, False, [result(PEER, RS1)])
+    assert verdict.kind == probe.REALSERVER_RESPONDER
+    assert verdict.responders == (RS1, PEER)
+
+
+def test_every_kind_is_a_cause_of_its_own() -> None:
+    assert set(probe.KIND_CAUSES) == set(probe.KINDS)
+    assert len(set(probe.KIND_CAUSES.values())) == len(probe.KINDS)
+    assert all(cause.value.startswith("probe_") for cause in probe.PROBE_CAUSES)
 
 
 @pytest.mark.parametrize(

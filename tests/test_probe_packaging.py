@@ -120,3 +120,17 @@ def test_the_drop_in_grants_net_raw_and_packet_sockets_and_nothing_more(unit_roo
         "RestrictAddressFamilies=AF_PACKET",
     ):
         assert re.search(rf"^{re.escape(line)}$", text, re.M), line
+
+
+def test_both_packages_ship_the_probe_files_as_examples() -> None:
+    """Debian's dh_installexamples reads the .examples list; the RPM copies each directory
+    its %install loop names into the doc directory's examples/ (%{pkgdocdir} in %files)."""
+    examples = (REPO / "packaging/debian/lvs-arp-check.examples").read_text(encoding="utf-8")
+    assert "packaging/probe" in examples.split()
+    spec = (REPO / "packaging/rpm/lvs-arp-check.spec.in").read_text(encoding="utf-8")
+    (loop,) = re.findall(r"^for dir in (.*); do$", spec, re.M)
+    assert "probe" in loop.split()
+    assert re.search(
+        r"^\s+cp -pr packaging/\$dir %\{buildroot\}%\{pkgdocdir\}/examples/\$dir$", spec, re.M
+    )
+    assert re.search(r"^%\{pkgdocdir\}$", spec, re.M)

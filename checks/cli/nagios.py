@@ -2,7 +2,8 @@
 
 Output is bounded whatever the host's size: a status line of at most 90 characters (the
 worst cause, then "(+N more)"), long output (-v) of at most 8 KB grouped by cause, and a
-fixed set of perfdata unless per-interface values are asked for.
+fixed set of perfdata unless per-interface values are asked for. --probe-arp adds what
+the wire says (checks/judge/probe.py) as findings like any other.
 """
 
 from __future__ import annotations
@@ -23,7 +24,16 @@ from ..names import printable
 from ..record import TYPE_CHECKING
 from .nagios_args import build_parser
 from .options import node_check
-from .text import finding_lines, fix_file_lines, names, summary, vips_text, within_budget
+from .text import (
+    PROBE_CAUSES,
+    finding_lines,
+    fix_file_lines,
+    names,
+    probe_ok_note,
+    summary,
+    vips_text,
+    within_budget,
+)
 
 if TYPE_CHECKING:
     from typing import Any
@@ -78,7 +88,9 @@ class ArpResource(nagiosplugin.Resource):  # type: ignore[misc]
 
 def perfdata(assessment: Assessment, per_interface: re.Pattern[str] | None = None) -> str:
     """A fixed set of counts; per-interface effective values only for names *per_interface*
-    matches, since container veths come and go and every label becomes a graph."""
+    matches, since container veths come and go and every label becomes a graph. With the
+    probe, two more: probe_responders (foreign MACs, summed over the VIPs: one bad VIP or
+    many adds up, as Prometheus's sum() of lvs_arp_probe_responders) and probe_vips_unsound."""
     findings = assessment.findings
     leaking = assessment.interfaces_with(*LEAK_CAUSES)
     silent = assessment.interfaces_with(Cause.SILENT)
@@ -95,6 +107,13 @@ def perfdata(assessment: Assessment, per_interface: re.Pattern[str] | None = Non
         ("vips_misplaced", len(misplaced)),
     ]
     values += [(s.name.lower(), assessment.count(s)) for s in _COUNTED]
+    probed = [f for f in findings if f.cause in PROBE_CAUSES]
+    if probed:  # --probe-arp: foreign MACs summed over the VIPs, and the VIPs at fault
+        foreign = sum(1 for f in probed for r in f.responders if not r.is_local)
+        values += [
+            ("probe_responders", foreign),
+            ("probe_vips_unsound", len({v for f in probed if f.is_problem for v in f.vips})),
+        ]
     parts = [f"{label}={value};;;0" for label, value in values]
     if per_interface is not None:
         all_ignore, all_announce = assessment.state.all
@@ -173,7 +192,26 @@ class ArpSummary(nagiosplugin.Summary):  # type: ignore[misc]
 
 
 def ok_line(assessment: Assessment) -> str:
-    """Counts, never lists: '3 ARP interfaces hide VIP 10.0.0.100', '... 5,000 VIPs'."""
+    """Counts, never lists: '3 ARP interfaces hide VIP 10.0.0.100', '... 5,000 VIPs'; with
+    the probe, who answers on the wire too, when it fits the status line."""
+    line = _ok_line(assessment)
+    for address in (True, False):
+        note = probe_ok_note(assessment.findings, address)
+        if note is None:
+            return line
+        if line.endswith(_STANDBY):  # the probe says who is active: that replaces the hint
+            noted = f"{vips_text(assessment.vips)} standby: {note}"
+        else:
+            noted = f"{line}; {note}"
+        if len(f"{NAME} OK - {noted}") <= STATUS_LINE_MAX:
+            return noted
+    return line
+
+
+_STANDBY = "not held here: standby (--standby-ok)"
+
+
+def _ok_line(assessment: Assessment) -> str:
     vips = vips_text(assessment.vips)
     count = len(assessment.checked)
     if assessment.role is Role.REALSERVER:
@@ -186,7 +224,7 @@ def ok_line(assessment: Assessment) -> str:
         for f in assessment.findings
     )
     if standby:
-        return f"{vips} not held here: standby (--standby-ok)"
+        return f"{vips} {_STANDBY}"
     return f"{vips} answered by ARP"
 
 

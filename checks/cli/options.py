@@ -9,12 +9,15 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from ipaddress import IPv4Address, IPv4Network
 
-from ..assess import NodeCheck
+from ..assess import NodeCheck, ProbeOptions
 from ..errors import ConfigError, DeadlineExceeded
 from ..judge.vips import parse_vips
 from ..model import Role
 
 DEFAULT_SYSCTL_ROOT = "/"
+# read.arp_probe's DEFAULT_WINDOW_S and MAX_WINDOW_S; that module is imported only to probe.
+DEFAULT_PROBE_WINDOW_S = 0.3
+MAX_PROBE_WINDOW_S = 10.0
 DEFAULT_TIMEOUT = 10
 # SIGALRM takes whole seconds in a C int; a day is more than any check needs.
 MAX_TIMEOUT = 86400
@@ -66,6 +69,61 @@ def add_check_arguments(parser: argparse.ArgumentParser, short_role: bool = True
         "--ip-json", metavar="FILE", help="read addresses from saved `ip -json address` output"
     )
     add_boot_arguments(parser)
+    add_probe_arguments(parser)
+
+
+def add_probe_arguments(parser: argparse.ArgumentParser) -> None:
+    """--probe-arp, --probe-interface, --probe-window: ask the segment who answers ARP."""
+    parser.add_argument(
+        "--probe-arp",
+        action="store_true",
+        help="also ask the segment who answers ARP for each VIP (duplicate-address ARP "
+        "requests, nothing else is sent); needs CAP_NET_RAW and the live host",
+    )
+    parser.add_argument(
+        "--probe-interface",
+        metavar="IFACE",
+        help="probe on IFACE (default: each up ARP interface whose subnet holds the VIP)",
+    )
+    parser.add_argument(
+        "--probe-window",
+        metavar="SECONDS",
+        type=_argument(probe_window_seconds),
+        default=DEFAULT_PROBE_WINDOW_S,
+        help=f"collect ARP replies for SECONDS (default {DEFAULT_PROBE_WINDOW_S}, more than 0, "
+        f"at most {MAX_PROBE_WINDOW_S:g})",
+    )
+
+
+def probe_window_seconds(text: str) -> float:
+    """--probe-window: seconds, more than 0 and at most MAX_PROBE_WINDOW_S."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise ConfigError(f"--probe-window {_shorten(text)} is not a number of seconds") from None
+    if not 0 < seconds <= MAX_PROBE_WINDOW_S:  # also refuses nan and inf
+        raise ConfigError(
+            f"--probe-window {_shorten(text)} is not more than 0 and at most "
+            f"{MAX_PROBE_WINDOW_S:g} seconds"
+        )
+    return seconds
+
+
+def probe_options(options: argparse.Namespace) -> ProbeOptions | None:
+    """The probe the options ask for, or None; ConfigError for a probe option without
+    --probe-arp or a window the run's -t would cut short."""
+    if not options.probe_arp:
+        if options.probe_interface is not None:
+            raise ConfigError("--probe-interface is an option of --probe-arp: add --probe-arp")
+        return None
+    window = float(options.probe_window)
+    timeout = getattr(options, "timeout", None)  # -t of the plugin and the preflight
+    if timeout is not None and window >= timeout:
+        raise ConfigError(
+            f"--probe-window {window:g} s does not fit in -t {timeout}: the probe alone takes "
+            "the window; give -t more seconds or a shorter window"
+        )
+    return ProbeOptions(window, options.probe_interface)
 
 
 def add_timeout_argument(parser: argparse.ArgumentParser, outcome: str = "UNKNOWN") -> None:
@@ -182,9 +240,10 @@ def _shorten(text: str) -> str:
 def node_check(options: argparse.Namespace) -> NodeCheck:
     """The options every front end shares, parsed: ConfigError names a bad VIP or regex.
 
-    Nothing is read yet, so a face calls it at start to refuse bad options at once.
+    Nothing is read yet, so a face calls it at start to refuse bad options at once: a probe
+    with --proc-root/--sys-root/--ip-json, or a probe window -t would cut short, too.
     """
-    return NodeCheck(
+    check = NodeCheck(
         role=Role(options.role),
         vips=vip_addresses(options.vip),
         exclude=exclude_pattern(options.exclude_interface),
@@ -193,4 +252,7 @@ def node_check(options: argparse.Namespace) -> NodeCheck:
         sys_root=options.sys_root,
         ip_json=options.ip_json,
         sysctl_root=boot_root(options),
+        probe=probe_options(options),
     )
+    check.refuse_offline_probe()
+    return check

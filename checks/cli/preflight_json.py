@@ -165,6 +165,15 @@ def _check(status: Status, finding: Finding, assessment: Assessment) -> dict[str
         ],
         "boot": _boot(finding),
         "consequences": [cause.value for cause in finding.consequences],
+        "responders": [
+            {
+                "mac": r.mac,
+                "ips": [str(ip) for ip in r.ips],
+                "is_real_server": r.is_real_server,
+                "is_local": r.is_local,
+            }
+            for r in finding.responders
+        ],
         "fix": {
             "settings": [_setting_document(s) for s in finding.fix.settings],
             "sysctl_lines": [sysctl_line(s) for s in finding.fix.settings],

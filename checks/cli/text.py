@@ -21,6 +21,10 @@ from ..judge.remedy import (
 from ..kernel import ReplyRule, announce_rule, reply_rule
 from ..model import ARP_IGNORE, Role
 from ..names import printable
+from ..record import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..read.arp_probe import Responder
 
 # Long output: Nagios Core keeps 8 KB of a plugin's output, NRPE v2 1 KB of the first lines.
 LONG_OUTPUT_BUDGET = 7 * 1024
@@ -57,6 +61,8 @@ def setting_text(finding: Finding) -> str:
 
 def summary(finding: Finding, role: Role, limit: int = 1, evidence: bool = True) -> str:
     """One line saying what the kernel will do, for a status line or a report."""
+    if finding.cause in PROBE_CAUSES:
+        return probe_summary(finding, role, limit, evidence)
     text = _SUMMARIES[finding.cause](finding, role, limit)
     if evidence and finding.parameter is not None and finding.value is not None:
         if finding.cause is Cause.LOST_AT_REBOOT:
@@ -234,6 +240,8 @@ def _why(finding: Finding) -> str:
         return _lost_detail(finding)
     if cause is Cause.BOOT_FILE and finding.boot is not None:
         return finding.boot.message or ""
+    if cause in PROBE_CAUSES:
+        return _probe_detail(cause)
     if cause is Cause.NO_EFFECT:
         return (
             f"The kernel reads the values of the interface an ARP request arrives on; lo and "
@@ -317,6 +325,9 @@ def finding_lines(findings: Sequence[Finding], role: Role) -> list[str]:
             )
         if len(finding.vips) > 2:
             lines.append(f"    VIPs ({len(finding.vips):,}): {names(finding.vips, LIST_LIMIT)}")
+        if finding.responders:
+            heard = [describe_responder(r) for r in finding.responders]
+            lines.append(f"    answered by ({len(heard):,}): {names(heard, LIST_LIMIT)}")
         settings = [sysctl_line(s) for s in finding.fix.settings]
         commands = list(finding.fix.commands)
         for fix in settings[:LIST_LIMIT] + commands[: max(0, LIST_LIMIT - len(settings))]:
@@ -363,3 +374,136 @@ def within_budget(lines: list[str], budget: int = LONG_OUTPUT_BUDGET) -> list[st
 
 def vips_text(vips: Sequence[IPv4Address]) -> str:
     return f"{_verb(vips, 'VIP', 'VIPs')} {names(vips, 1)}" if vips else "no VIP"
+
+
+# --- the ARP probe (--probe-arp): what the wire says ----------------------------------------
+# judge.probe and read.arp_probe are imported only where a probe finding is worded: a run
+# without --probe-arp (every NRPE poll) does not pay for the packet code.
+
+PROBE_CAUSES = frozenset(cause for cause in Cause if cause.value.startswith("probe_"))
+
+
+def describe_responder(responder: Responder, short: bool = False) -> str:
+    """`02:00:00:00:00:11 (real server 192.0.2.11)`: the MAC, then who it is where known.
+
+    short: the first address only, and no "real server": for a status line that must fit.
+    """
+    ips = [str(ip) for ip in responder.ips]
+    if short:  # "02:00:00:00:00:11 (192.0.2.11)", or the MAC alone
+        return f"{responder.mac} ({ips[0]})" if ips else responder.mac
+    who = ", ".join(ips) or "address unknown"
+    if responder.is_real_server:
+        who = f"real server {who}"
+    if responder.is_local:
+        who = f"this host, {who}"
+    return f"{responder.mac} ({who})"
+
+
+def _who(responders: Sequence[Responder], limit: int, short: bool) -> str:
+    """The first *limit* responders (at least one) described, then (+N more)."""
+    return names([describe_responder(r, short) for r in responders], max(limit, 1))
+
+
+def probe_summary(finding: Finding, role: Role, limit: int = 1, evidence: bool = True) -> str:
+    """One line for a probe finding: the VIP and who answers, by MAC and address.
+
+    limit >= 1 gives the full form (the interface, "real server", *limit* responders); 0 a
+    shorter one; evidence=False the shortest that still names a responder's MAC and address,
+    for a 90-character status line: "192.0.2.100 answered by 02:00:00:00:00:11 (192.0.2.11)".
+    """
+    from ..judge.probe import named_responders
+    from ..read.arp_probe import MAX_FRAMES
+
+    cause = finding.cause
+    vip = finding.vips[0] if finding.vips else "?"
+    named = named_responders(finding)
+    count = len(named)
+    on = "/".join(printable(i) for i in finding.interfaces) or "no interface"
+    if limit >= 1:
+        who = _who(named, limit, short=False)
+        if cause is Cause.PROBE_OK:
+            if named:
+                return f"VIP {vip} answered by one machine: {who}"
+            return f"VIP {vip}: nobody else answers ARP for it on {on}"
+        full = {
+            Cause.PROBE_FOREIGN_RESPONDER: f"VIP {vip} answered by {who}",
+            Cause.PROBE_SPLIT_BRAIN: f"VIP {vip} held by more than one machine: {who}",
+            Cause.PROBE_NOT_HELD: f"this director does not hold VIP {vip}; {who} answers",
+            Cause.PROBE_UNREACHABLE: (
+                f"nobody answers ARP for VIP {vip} on {on}: the VIP is unreachable"
+            ),
+            Cause.PROBE_STANDBY_ACTIVE: f"standby: VIP {vip} held by the active director {who}",
+            Cause.PROBE_LOCAL_RESPONDER: f"this host answers ARP for VIP {vip} on {on} from {who}",
+            Cause.PROBE_SEVERAL: f"VIP {vip} answered by {count} machines on {on}: {who}",
+            Cause.PROBE_INCOMPLETE: (
+                f"ARP probe for VIP {vip} on {on} stopped after {MAX_FRAMES} frames: "
+                "too much ARP on the segment to be sure who answers"
+            ),
+        }
+        return full[cause]
+    # Short forms: the first responder's MAC and address always, whatever else goes.
+    first = describe_responder(named[0], short=True) if named else "nobody"
+    who = f"{first} +{count - 1}" if count > 1 else first
+    head = f"VIP {vip}" if evidence else str(vip)
+    short = {
+        Cause.PROBE_OK: f"{head} answered by {who}" if named else f"{head}: nobody else answers",
+        Cause.PROBE_FOREIGN_RESPONDER: f"{head} answered by {who}",
+        Cause.PROBE_SPLIT_BRAIN: f"{head} also held by {who}",
+        Cause.PROBE_NOT_HELD: f"{head} held by {who}, not here",
+        Cause.PROBE_UNREACHABLE: f"nobody answers ARP for {head}",
+        Cause.PROBE_STANDBY_ACTIVE: f"standby: {head} held by {who}",
+        Cause.PROBE_LOCAL_RESPONDER: f"{head}: own NIC {who} answers",
+        Cause.PROBE_SEVERAL: f"{head}: {count} machines answer, {first}",
+        Cause.PROBE_INCOMPLETE: f"ARP probe for {head} cut short: too much ARP",
+    }
+    return short[cause]
+
+
+def probe_ok_note(findings: Iterable[Finding], address: bool = True) -> str | None:
+    """What the probe adds to an OK status line: the director that answers (a real server's
+    or a standby's probe), or that nobody else does; None without a probe finding.
+    address=False: the MAC alone, when its address does not fit."""
+    found = [f for f in findings if f.cause in (Cause.PROBE_OK, Cause.PROBE_STANDBY_ACTIVE)]
+    if not found:
+        return None
+    from ..judge.probe import named_responders
+
+    named = named_responders(found[0])
+    if not named:
+        return "no other machine answers"
+    who = describe_responder(named[0], short=True) if address else named[0].mac
+    if found[0].cause is Cause.PROBE_STANDBY_ACTIVE:
+        return f"active director {who}"
+    return f"director {who}"  # a real server's one expected answer
+
+
+def _probe_detail(cause: Cause) -> str:
+    from ..read.arp_probe import MAX_FRAMES
+
+    if cause is Cause.PROBE_INCOMPLETE:
+        return (
+            f"The probe reads at most {MAX_FRAMES} ARP frames per run; a responder may be "
+            "among those left unread. A shorter --probe-window reads fewer."
+        )
+    return _PROBE_DETAILS.get(cause, "")
+
+
+_PROBE_DETAILS = {
+    Cause.PROBE_OK: "",
+    Cause.PROBE_FOREIGN_RESPONDER: "A real server answers ARP for the VIP (arp_ignore/"
+    "arp_announce unset, or the VIP on an ARP interface): the router may learn its MAC and "
+    "send the VIP's traffic past the director. Fix that real server (check_lvs_arp --role "
+    "realserver -v there).",
+    Cause.PROBE_SPLIT_BRAIN: "More than one machine holds the VIP: the router learns whichever "
+    "answered last (two keepalived MASTERs, or a stray VIP). Remove the VIP from all but one.",
+    Cause.PROBE_NOT_HELD: "This director does not hold the VIP, and the machine that answers "
+    "gets its traffic. On a keepalived BACKUP pass --standby-ok.",
+    Cause.PROBE_UNREACHABLE: "No machine answered a duplicate-address ARP request for the VIP "
+    "within --probe-window: clients on this segment cannot reach it.",
+    Cause.PROBE_STANDBY_ACTIVE: "Expected on a standby director (--standby-ok): the active one "
+    "answers for the VIP.",
+    Cause.PROBE_LOCAL_RESPONDER: "Another NIC of this host on the same segment answers for the "
+    "VIP: set arp_ignore on it so that only the VIP's holder answers (ARP flux).",
+    Cause.PROBE_SEVERAL: "A real server expects exactly one machine, the director, to answer "
+    "for the VIP: another is a leaking real server or a second director.",
+}

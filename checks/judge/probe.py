@@ -33,9 +33,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from ipaddress import IPv4Address
 
-from ..finding import Severity
+from ..finding import Cause, Finding, Severity
 from ..model import HostState, Role
-from ..read.arp_probe import MAX_FRAMES, ProbeResult, Responder
+from ..read.arp_probe import ProbeResult, Responder
 from ..record import Record
 
 OK = "ok"
@@ -62,7 +62,7 @@ KINDS = (
 
 
 class ProbeVerdict(Record):
-    """The probe's verdict on one VIP."""
+    """The probe's verdict on one VIP, as data: the faces word it (checks/cli/text.py)."""
 
     vip: IPv4Address
     kind: str  # one of KINDS
@@ -70,7 +70,9 @@ class ProbeVerdict(Record):
     responders: tuple[Responder, ...]  # the machines the verdict names (empty: nobody)
     responder_count: int  # distinct MACs that answered, on every probed interface (perfdata)
     interfaces: tuple[str, ...]  # where the probe listened
-    summary: str  # one line for a status line: names each responder's MAC and address
+    # Every distinct MAC that answered, the named ones first (local NICs included).
+    heard: tuple[Responder, ...] = ()
+    truncated: bool = False  # a probe stopped at its frame bound (MAX_FRAMES)
 
 
 def holds_vip(state: HostState, vip: IPv4Address) -> bool:
@@ -113,6 +115,7 @@ def judge_probe(
         kind, named = _director(everyone, holds, standby_ok)
     if kind in (OK, STANDBY_ACTIVE_NAMED, UNREACHABLE) and any(r.truncated for r in mine):
         kind = PROBE_INCOMPLETE
+    named_macs = {r.mac for r in named}
     return ProbeVerdict(
         vip=vip,
         kind=kind,
@@ -120,7 +123,8 @@ def judge_probe(
         responders=named,
         responder_count=len(everyone),
         interfaces=interfaces,
-        summary=_summary(kind, role, vip, named, interfaces),
+        heard=named + tuple(r for r in everyone if r.mac not in named_macs),
+        truncated=any(r.truncated for r in mine),
     )
 
 
@@ -138,7 +142,8 @@ def _director(
     foreign = tuple(r for r in everyone if not r.is_local)
     local = tuple(r for r in everyone if r.is_local)
     if any(r.is_real_server for r in foreign):
-        return REALSERVER_RESPONDER, foreign
+        # The real servers first: a status line that names one names the leaking one.
+        return REALSERVER_RESPONDER, tuple(sorted(foreign, key=lambda r: not r.is_real_server))
     if holds:
         # This director's other NICs on the segment answering for its VIP is still this director.
         return (SPLIT_BRAIN, foreign) if foreign else (OK, ())
@@ -174,39 +179,42 @@ _SEVERITY = {
 }
 
 
-def describe_responder(responder: Responder) -> str:
-    """`aa:bb:cc:dd:ee:ff (real server 10.0.0.11)`: the MAC, then who it is where known."""
-    who = ", ".join(str(ip) for ip in responder.ips) or "address unknown"
-    if responder.is_real_server:
-        who = f"real server {who}"
-    if responder.is_local:
-        who = f"this host, {who}"
-    return f"{responder.mac} ({who})"
+# Each verdict kind as a root cause of the finding model (checks/finding.py).
+KIND_CAUSES = {
+    OK: Cause.PROBE_OK,
+    REALSERVER_RESPONDER: Cause.PROBE_FOREIGN_RESPONDER,
+    SPLIT_BRAIN: Cause.PROBE_SPLIT_BRAIN,
+    VIP_NOT_HELD: Cause.PROBE_NOT_HELD,
+    UNREACHABLE: Cause.PROBE_UNREACHABLE,
+    STANDBY_ACTIVE_NAMED: Cause.PROBE_STANDBY_ACTIVE,
+    LOCAL_RESPONDER: Cause.PROBE_LOCAL_RESPONDER,
+    SEVERAL_RESPONDERS: Cause.PROBE_SEVERAL,
+    PROBE_INCOMPLETE: Cause.PROBE_INCOMPLETE,
+}
+PROBE_CAUSES = frozenset(KIND_CAUSES.values())
 
 
-def _summary(
-    kind: str,
-    role: Role,
-    vip: IPv4Address,
-    named: tuple[Responder, ...],
-    interfaces: tuple[str, ...],
-) -> str:
-    who = ", ".join(describe_responder(r) for r in named)
-    on = "/".join(interfaces) or "no interface"
-    if kind == OK and role is Role.REALSERVER:
-        return f"VIP {vip} answered by one machine on {on}: {who}"
-    texts = {
-        OK: f"VIP {vip}: nobody else answers ARP for it on {on}",
-        REALSERVER_RESPONDER: f"VIP {vip} answered on {on} by a real server: {who}",
-        SPLIT_BRAIN: f"VIP {vip} held by more than one machine on {on}: {who}",
-        VIP_NOT_HELD: f"this director does not hold VIP {vip}; answered on {on} by {who}",
-        UNREACHABLE: f"nobody answers ARP for VIP {vip} on {on}: the VIP is unreachable",
-        STANDBY_ACTIVE_NAMED: f"standby: VIP {vip} held by the active director {who}",
-        LOCAL_RESPONDER: f"this host answers ARP for VIP {vip} on {on} from {who}",
-        SEVERAL_RESPONDERS: f"VIP {vip} answered by {len(named)} machines on {on}: {who}",
-        PROBE_INCOMPLETE: (
-            f"ARP probe for VIP {vip} on {on} stopped after {MAX_FRAMES} frames: "
-            "too much ARP on the segment to be sure who answers"
-        ),
-    }
-    return texts[kind]
+def probe_finding(verdict: ProbeVerdict) -> Finding:
+    """The verdict as a Finding: vips (the VIP), interfaces (where the probe listened) and
+    responders (every machine heard, the ones the verdict is about first)."""
+    return Finding(
+        verdict.severity,
+        KIND_CAUSES[verdict.kind],
+        interfaces=verdict.interfaces,
+        vips=(verdict.vip,),
+        responders=verdict.heard,
+    )
+
+
+def named_responders(finding: Finding) -> tuple[Responder, ...]:
+    """The responders a probe finding is about (its verdict's `responders`), from its data:
+    a director that holds the VIP and hears only its own other NICs names nobody."""
+    cause = finding.cause
+    everyone = finding.responders
+    if cause is Cause.PROBE_LOCAL_RESPONDER:
+        return tuple(r for r in everyone if r.is_local)
+    if cause in (Cause.PROBE_NOT_HELD, Cause.PROBE_SEVERAL):
+        return everyone
+    if cause is Cause.PROBE_UNREACHABLE or cause is Cause.PROBE_INCOMPLETE:
+        return ()
+    return tuple(r for r in everyone if not r.is_local)

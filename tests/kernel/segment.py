@@ -55,7 +55,8 @@ PROBE_SNIPPET = textwrap.dedent(
     """
     import json, sys
     from ipaddress import IPv4Address
-    from checks.judge.probe import judge_probes
+    from checks.cli.text import summary
+    from checks.judge.probe import judge_probes, probe_finding
     from checks.model import Role
     from checks.read.arp_probe import probe_and_identify, probe_interfaces
     from checks.read.live import read_live_host
@@ -75,7 +76,8 @@ PROBE_SNIPPET = textwrap.dedent(
                      "responders": [responder(x) for x in r.responders]} for r in results],
         "verdicts": [{"vip": str(v.vip), "kind": v.kind, "severity": v.severity.name,
                       "responders": [x.mac for x in v.responders],
-                      "responder_count": v.responder_count, "summary": v.summary}
+                      "responder_count": v.responder_count,
+                      "summary": summary(probe_finding(v), Role(args["role"]), limit=3)}
                      for v in verdicts],
     }))
     """
