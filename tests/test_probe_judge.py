@@ -228,3 +228,21 @@ def test_judge_probes_gives_one_verdict_per_vip_with_its_own_placement() -> None
     verdicts = judge_probes(DIRECTOR, host, False, [result(), result(vip=OTHER_VIP)])
     assert [(v.vip, v.kind) for v in verdicts] == [(VIP, probe.OK), (OTHER_VIP, probe.UNREACHABLE)]
     assert all(isinstance(v, ProbeVerdict) for v in verdicts)
+
+
+def test_the_backup_of_a_pair_takes_its_peer_as_the_active_director() -> None:
+    """--role both: the MASTER is a real server in IPVS too; one answer is the active one."""
+    peer = Responder("02:00:00:00:00:02", False, (IPv4Address("192.0.2.12"),), True)
+    other = Responder("02:00:00:00:00:03", False, (IPv4Address("192.0.2.13"),), True)
+    vip = IPv4Address("192.0.2.100")
+
+    def kind(*responders: Responder, holds: bool = False) -> str:
+        result = ProbeResult(vip, "lan0", responders, 0.3, 2, len(responders))
+        return judge_probe(Role.BOTH, vip, holds, False, [result]).kind
+
+    assert kind(peer) == probe.STANDBY_ACTIVE_NAMED
+    assert kind(peer, other) == probe.SPLIT_BRAIN
+    assert kind() == probe.UNREACHABLE
+    assert (
+        kind(peer, holds=True) == probe.REALSERVER_RESPONDER
+    )  # holding it: the peer must be quiet

@@ -19,6 +19,12 @@ director, does not hold it, with --standby-ok (a BACKUP):
     several machines                          CRITICAL      split_brain
     this host itself answers (another NIC)    CRITICAL      local_responder
     nobody                                    CRITICAL      unreachable
+both (two-node keepalived), does not hold it now (the BACKUP; --standby-ok implied):
+    one machine, real server or not (the MASTER is a real server too)   OK   standby_active_named
+    several machines                          CRITICAL      split_brain
+    this host itself answers (another NIC)    CRITICAL      local_responder
+    nobody                                    CRITICAL      unreachable
+both, holding it now: as a director that holds the VIP.
 real server (expects exactly one answer, the director's):
     one machine                               OK            ok
     this host itself answers (another NIC)    CRITICAL      local_responder
@@ -111,6 +117,8 @@ def judge_probe(
     interfaces = tuple(dict.fromkeys(result.interface for result in mine))
     if role is Role.REALSERVER:
         kind, named = _realserver(everyone)
+    elif role is Role.BOTH and not holds:
+        kind, named = _backup_of_pair(everyone)
     else:
         kind, named = _director(everyone, holds, standby_ok)
     if kind in (OK, STANDBY_ACTIVE_NAMED, UNREACHABLE) and any(r.truncated for r in mine):
@@ -149,6 +157,19 @@ def _director(
         return (SPLIT_BRAIN, foreign) if foreign else (OK, ())
     if not standby_ok:
         return (VIP_NOT_HELD, everyone) if everyone else (UNREACHABLE, ())
+    if local:
+        return LOCAL_RESPONDER, local
+    if len(foreign) > 1:
+        return SPLIT_BRAIN, foreign
+    return (STANDBY_ACTIVE_NAMED, foreign) if foreign else (UNREACHABLE, ())
+
+
+def _backup_of_pair(everyone: tuple[Responder, ...]) -> tuple[str, tuple[Responder, ...]]:
+    """A node that is both, not holding the VIP now: the BACKUP of a two-node pair. The
+    MASTER is a real server in IPVS too, so exactly one answer, real server or not, is the
+    active director; several are a split brain, none an unreachable VIP."""
+    foreign = tuple(r for r in everyone if not r.is_local)
+    local = tuple(r for r in everyone if r.is_local)
     if local:
         return LOCAL_RESPONDER, local
     if len(foreign) > 1:
