@@ -58,6 +58,14 @@ class Cause(enum.Enum):
     # The host as a whole.
     ROLE_DOUBT = "role_doubt"  # IPVS tables contradict the declared role
     NO_VIP = "no_vip"
+    # Layouts operators run (issue 10); Finding.evidence holds the routes or rules read.
+    OFFLINK_UNANSWERED = "offlink_unanswered"  # arp_ignore 2: off-subnet neighbours unanswered
+    SUBNET_ONLY = "subnet_only"  # arp_ignore 2, no off-subnet neighbour known: OK, what 2 implies
+    UNNUMBERED_UNREACHABLE = "unnumbered_unreachable"  # no address, arp_ignore >= 1: no ARP
+    ARP_FILTERED = "arp_filtered"  # arptables/nft rules hide what the sysctls would leak
+    RULES_UNREAD = "rules_unread"  # ARP or NAT rules could not be read: sysctls judged alone
+    VIP_REDIRECTED = "vip_redirected"  # no VIP address, a nat rule takes its traffic: sound
+    KUBE_STRICT_ARP = "kube_strict_arp"  # kube-proxy IPVS node without strictARP
 
 
 class SysctlSetting(Record):
@@ -116,6 +124,8 @@ class Finding(Record):
     - `interfaces`, `vips`: everything the cause affects, all of them, in host order.
     - `addresses`: for a placement cause, the VIP addresses concerned.
     - `consequences`: for LOST_AT_REBOOT, the causes the boot view would have.
+    - `evidence`: what was read that decides the cause, as the reader prints it: the routes
+      to off-subnet neighbours, the ARP or NAT rules, the rule sources that were unreadable.
     """
 
     severity: Severity
@@ -131,6 +141,7 @@ class Finding(Record):
     after_reboot: bool = False
     boot: BootEvidence | None = None
     consequences: tuple[Cause, ...] = ()
+    evidence: tuple[str, ...] = ()
 
     @property
     def effective(self) -> int | None:
@@ -158,5 +169,13 @@ PLACEMENT_CAUSES = frozenset(
 )
 # Causes by which an interface answers or announces a VIP it must not, or fails to answer.
 LEAK_CAUSES = frozenset(
-    {Cause.REPLY_LEAK, Cause.ANNOUNCE_LEAK, Cause.VIP_UNANSWERED, Cause.VIP_FLUX}
+    {
+        Cause.REPLY_LEAK,
+        Cause.ANNOUNCE_LEAK,
+        Cause.VIP_UNANSWERED,
+        Cause.VIP_FLUX,
+        Cause.OFFLINK_UNANSWERED,
+        Cause.UNNUMBERED_UNREACHABLE,
+        Cause.KUBE_STRICT_ARP,
+    }
 )
