@@ -69,7 +69,7 @@ print(json.dumps({
     "error": None,
     "findings": [{
         "cause": f.cause.value, "severity": f.severity.name, "interfaces": list(f.interfaces),
-        "vips": [str(v) for v in f.vips], "evidence": list(f.evidence),
+        "vips": [str(v) for v in f.vips], "evidence": list(getattr(f, "evidence", ())),
         "settings": [sysctl_line(s) for s in f.fix.settings], "commands": list(f.fix.commands),
     } for f in result.findings],
     "fix": [sysctl_line(s) for s in merged_settings(result.findings)],
