@@ -97,6 +97,14 @@ print(json.dumps(sorted(macs)))
 """
 
 
+# Runs in a namespace: the netns label of the exporter's per-scrape families.
+EXPORTER_NETNS = """
+from exporter.families import scrape_families
+(info,) = [m for m in scrape_families(None, 0.0, {}) if m.name == "lvs_arp_netns"]
+print(info.samples[0].labels["netns"])
+"""
+
+
 class Verdict:
     def __init__(self, report: dict[str, Any]) -> None:
         self.worst: str = report["worst"]
@@ -344,6 +352,28 @@ def test_6_unnumbered_link_cut_off_and_the_printed_fix_keeps_it(
         assert fixed.worst in SOUND, fixed
 
 
+def test_6_leak_fix_on_a_pod_host_sets_the_lan_interface_not_conf_all(
+    topology: Topology, tmp_path: Path
+) -> None:
+    realserver(topology, "0", "0")
+    with pod_namespace(topology) as pod:
+        assert pod_reaches_node(pod)
+        assert topology.observe(VIP).answers_vip
+        leaking = check(topology.node, "realserver")
+        assert leaking.worst == "CRITICAL", leaking
+        assert leaking.of("reply_leak")[0]["interfaces"] == [NODE_IFACE]
+        assert "net.ipv4.conf.all.arp_ignore = 1" not in leaking.fix
+        assert f"net.ipv4.conf.{NODE_IFACE}.arp_ignore = 1" in leaking.fix
+        fix_file = tmp_path / "90-lvs-realserver.conf"
+        fix_file.write_text("\n".join(leaking.fix) + "\n")
+        topology.exec_node(["sysctl", "-q", "-p", str(fix_file)])
+        run(["ip", "-n", pod, "neigh", "flush", "all"])
+        assert pod_reaches_node(pod)
+        observed = topology.observe(VIP)
+        assert not observed.answers_vip and observed.announce_sender == NODE_IP
+        assert check(topology.node, "realserver").worst in SOUND
+
+
 # --- 7: ARP filter rules instead of sysctls --------------------------------------------------
 
 
@@ -462,10 +492,7 @@ def test_11_host_proc_in_another_namespace_is_unknown(topology: Topology, tmp_pa
     own = os.stat(f"/run/netns/{topology.node}").st_ino
     assert f"net:[{own}]" in result.stdout
     # The exporter names the namespace it reads.
-    label = topology.exec_node(
-        [sys.executable, "-c", "from exporter.families import netns_info; "
-         "print(netns_info().samples[0].labels['netns'])"]
-    ).strip()  # fmt: skip
+    label = topology.exec_node([sys.executable, "-c", EXPORTER_NETNS]).strip()
     assert label == f"net:[{own}] ({topology.node})"
     # Read in its own namespace, the same node is judged (and leaks).
     assert check(topology.node, "realserver").worst == "CRITICAL"
