@@ -204,8 +204,8 @@ def _discover(state: HostState, role: Role) -> tuple[IPv4Address, ...]:
 def _rules_can_matter(state: HostState, role: Role, vips: Sequence[IPv4Address]) -> bool:
     """ARP filter and NAT rules change a verdict only on a real server where some ARP
     interface would leak by its sysctls, or a given VIP is no address here. Reading them
-    runs nft, arptables-nft and iptables-nft-save (~25 ms in all, measured): a sound
-    real server or a director does not pay for it."""
+    runs nft (twice) and iptables-nft-save: 15 ms a check (median, in process) and 5 ms of
+    imports, against 0.2 ms for the routes; a sound real server or a director skips it."""
     if role is Role.DIRECTOR:
         return False
     if any(not state.addresses_of(vip) for vip in vips):

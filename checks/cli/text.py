@@ -162,7 +162,7 @@ def _offlink(f: Finding, r: Role, n: int) -> str:
     its = _verb(f.interfaces, "its", "their")
     return (
         f"{_ifaces(f, n)} {_verb(f.interfaces, 'answers', 'answer')} no ARP for own addresses "
-        f"to neighbours outside {its} subnets: {_evidence(f, n)}"
+        f"to neighbours outside {its} subnets: {names([e.split()[0] for e in f.evidence], n)}"
     )
 
 
@@ -170,7 +170,7 @@ def _subnet_only(f: Finding, r: Role, n: int) -> str:
     its = _verb(f.interfaces, "its", "their")
     return (
         f"{_ifaces(f, n)} {_verb(f.interfaces, 'answers', 'answer')} ARP only to askers in "
-        f"{its} own subnets (arp_ignore 2)"
+        f"{its} own subnets (arp_ignore 2): a neighbour from another subnet gets no answer"
     )
 
 
@@ -246,7 +246,8 @@ _SUMMARIES = {
     Cause.UNNUMBERED_UNREACHABLE: _unnumbered,
     Cause.ARP_FILTERED: lambda f, r, n: f"ARP rules hide {_vips(f, n)}: {_evidence(f, n)}",
     Cause.RULES_UNREAD: lambda f, r, n: (
-        f"ARP/NAT rules not read ({_evidence(f, n)}): judged by the sysctls alone"
+        f"ARP/NAT rules not read ({names([e.split(':')[0] for e in f.evidence], 3)}): "
+        "judged by the sysctls alone"
     ),
     Cause.VIP_REDIRECTED: lambda f, r, n: (
         f"{_vips(f, n)} not an address here; nat takes its traffic: {_evidence(f, n)}"
@@ -286,7 +287,7 @@ def detail(finding: Finding, role: Role) -> str:
         text = "Expected on a standby director (--standby-ok): the active one answers for it."
     if override is not None:
         text += f" {override.path}:{override.line} would still win after a reboot: change it."
-    if finding.evidence:
+    if finding.evidence and cause not in _EVIDENCE_IN_SUMMARY:
         shown = "; ".join(printable(e) for e in finding.evidence[:LIST_LIMIT])
         more = len(finding.evidence) - LIST_LIMIT
         text += f" Read: {shown}" + (f" (+{more:,} more)." if more > 0 else ".")
@@ -345,6 +346,10 @@ _DETAILS = {
     "IP. strictARP: true makes kube-proxy set arp_ignore 1 and arp_announce 2 on conf/all at "
     "start (at run time: sysctl.d keeps them across the gap until it runs).",
 }
+
+
+# Their summary names the rules in full already; the others' shorten what was read.
+_EVIDENCE_IN_SUMMARY = frozenset({Cause.ARP_FILTERED, Cause.VIP_REDIRECTED})
 
 
 def _lost_detail(finding: Finding) -> str:
