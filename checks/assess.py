@@ -123,7 +123,7 @@ def judge(
         findings = layouts.spare_new_pod_links(state, findings)
         findings = layouts.nothing_to_leak(judged, findings)
     findings += layouts.offlink_findings(state, checked)
-    findings += layouts.unnumbered_findings(state)
+    findings += layouts.unnumbered_findings(state, checked)
     findings += layouts.kube_findings(state, checked)
     findings += no_effect_findings(state)
     return findings

@@ -7,6 +7,7 @@ tests/kernel/test_layouts.py. Here each judgement, its words and its fix, as dat
 
 from __future__ import annotations
 
+import re
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
@@ -317,3 +318,9 @@ def test_kube_ipvs0_with_a_scope_host_address_is_judged_too() -> None:
     host.interface("lan0", LAN)
     host.interface("kube-ipvs0", FakeAddress("10.96.0.1/32", "host"), flags=NOARP_UP)
     assert of(judged(host.state(), vips=()), Cause.KUBE_STRICT_ARP)
+
+
+def test_excluded_unnumbered_links_are_not_judged() -> None:
+    state = pod_host(1)
+    findings = assess(state, Role.REALSERVER, [IPv4Address(VIP)], re.compile("^pod")).findings
+    assert not of(list(findings), Cause.UNNUMBERED_UNREACHABLE)

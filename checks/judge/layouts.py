@@ -81,15 +81,16 @@ def offlink_findings(state: HostState, checked: Sequence[Interface]) -> Iterator
 # --- unnumbered links -----------------------------------------------------------------------
 
 
-def unnumbered_findings(state: HostState) -> Iterator[Finding]:
-    """CRITICAL per decider of unnumbered links whose arp_ignore answers no peer there."""
+def unnumbered_findings(state: HostState, checked: Sequence[Interface]) -> Iterator[Finding]:
+    """CRITICAL per decider of unnumbered links (among *checked*: --exclude-interface
+    holds) whose arp_ignore answers no peer there."""
     links = {link.interface: link for link in state.unnumbered_links()}
     if not links:
         return
     all_value = state.all.arp_ignore
     cut_off = [
         i
-        for i in state.interfaces
+        for i in checked
         if i.name in links and not answers_own_address(max(all_value, i.knobs.arp_ignore))
     ]
     for group in group_by_decider(state, ARP_IGNORE, cut_off):
