@@ -124,7 +124,7 @@ def judge(
         findings = layouts.nothing_to_leak(judged, findings)
     findings += layouts.offlink_findings(state, checked)
     findings += layouts.unnumbered_findings(state, checked)
-    findings += layouts.kube_findings(state, checked)
+    findings = layouts.kube_strict_arp(state, checked, findings)
     findings += no_effect_findings(state)
     return findings
 

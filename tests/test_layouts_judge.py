@@ -281,6 +281,22 @@ def kube_node(ignore: int, announce: int) -> HostState:
 
 def test_kube_node_without_strict_arp_is_critical_and_names_strict_arp() -> None:
     findings = judged(kube_node(0, 0), vips=())
+    # The service IPs are the VIPs judged: the leaks name them, and their fix strictARP.
+    leaks = [f for f in findings if f.is_problem]
+    assert {f.cause for f in leaks} == {Cause.REPLY_LEAK, Cause.ANNOUNCE_LEAK}
+    for leak in leaks:
+        assert leak.severity is Severity.CRITICAL
+        assert leak.vips == tuple(IPv4Address(s) for s in SERVICES)
+        assert leak.fix.commands == (KUBE_STRICT_ARP_COMMAND,)
+        assert leak.fix.settings[0].conf_name == "all"
+        assert "strictARP" in detail(leak, Role.REALSERVER)
+    assert not of(findings, Cause.KUBE_STRICT_ARP)
+    # kube-proxy's services on kube-ipvs0 make no LVS director of the node.
+    assert not of(findings, Cause.ROLE_DOUBT)
+
+
+def test_kube_node_checked_for_another_vip_gets_its_own_finding() -> None:
+    findings = judged(kube_node(0, 0), vips=(VIP,))
     (found,) = of(findings, Cause.KUBE_STRICT_ARP)
     assert found.severity is Severity.CRITICAL
     assert found.interfaces == ("lan0",)
@@ -291,8 +307,6 @@ def test_kube_node_without_strict_arp_is_critical_and_names_strict_arp() -> None
         SysctlSetting("all", "arp_announce", 2),
     )
     assert "strictARP" in summary(found, Role.REALSERVER, limit=2)
-    # kube-proxy's services on kube-ipvs0 make no LVS director of the node.
-    assert not of(findings, Cause.ROLE_DOUBT)
 
 
 def test_kube_node_with_strict_arp_is_sound_and_not_lost_at_reboot(tmp_path: Path) -> None:
@@ -317,7 +331,8 @@ def test_kube_ipvs0_with_a_scope_host_address_is_judged_too() -> None:
     host = FakeHost(0, 0, virtual_services=("10.96.0.1",)).loopback()
     host.interface("lan0", LAN)
     host.interface("kube-ipvs0", FakeAddress("10.96.0.1/32", "host"), flags=NOARP_UP)
-    assert of(judged(host.state(), vips=()), Cause.KUBE_STRICT_ARP)
+    (leak,) = of(judged(host.state(), vips=()), Cause.REPLY_LEAK)
+    assert KUBE_STRICT_ARP_COMMAND in leak.fix.commands
 
 
 def test_excluded_unnumbered_links_are_not_judged() -> None:

@@ -11,6 +11,7 @@ from ipaddress import IPv4Address
 
 from ..boot.sysctl_d import UNREADABLE_DIR, UNREADABLE_FILE
 from ..finding import Cause, Finding, Severity
+from ..judge.layouts import KUBE_STRICT_ARP_COMMAND
 from ..judge.remedy import (
     merged_commands,
     merged_settings,
@@ -262,6 +263,22 @@ def _placed_on(finding: Finding) -> str:
 
 def detail(finding: Finding, role: Role) -> str:
     """Why, per ARP-SEMANTICS: the longer sentence under a summary."""
+    text = _detail(finding, role)
+    if KUBE_STRICT_ARP_COMMAND in finding.fix.commands and finding.cause is not (
+        Cause.KUBE_STRICT_ARP
+    ):
+        text += f" {_KUBE_LEAK}"
+    return text
+
+
+# A leak whose VIPs are kube-proxy's service IPs: the same cause, kube-proxy's own fix.
+_KUBE_LEAK = (
+    "These are kube-proxy's service IPs on kube-ipvs0: its strictARP: true sets arp_ignore 1 "
+    "and arp_announce 2 on conf/all at every start."
+)
+
+
+def _detail(finding: Finding, role: Role) -> str:
     cause = finding.cause
     effective = finding.effective
     if cause in (Cause.REPLY_LEAK, Cause.SILENT, Cause.VIP_UNANSWERED) and effective is not None:

@@ -244,14 +244,21 @@ def nothing_to_leak(vips: Sequence[IPv4Address], findings: list[Finding]) -> lis
 # --- kube-proxy IPVS ------------------------------------------------------------------------
 
 
-def kube_findings(state: HostState, checked: Sequence[Interface]) -> Iterator[Finding]:
+def kube_strict_arp(
+    state: HostState, checked: Sequence[Interface], findings: list[Finding]
+) -> list[Finding]:
     """A kube-proxy IPVS node whose ARP interfaces answer for, or announce, the service IPs
-    on kube-ipvs0: CRITICAL, fixed by kube-proxy's strictARP (and the sysctls it writes)."""
+    on kube-ipvs0 is fixed by kube-proxy's strictARP (and the sysctls it writes).
+
+    One root cause, one finding: where the knob findings already name those service IPs
+    (they are the VIPs judged), their fixes gain the strictARP command; otherwise a
+    KUBE_STRICT_ARP CRITICAL says it for them.
+    """
     from ..read.kube_proxy import kube_ipvs_interface
 
     name = kube_ipvs_interface(state)
     if name is None:
-        return
+        return findings
     services = tuple(a.ip for a in state.addresses_on(name))
     all_knobs = state.all
     leaking = [
@@ -263,13 +270,26 @@ def kube_findings(state: HostState, checked: Sequence[Interface]) -> Iterator[Fi
         is not AnnounceRule.INTERFACE_ADDRESS
     ]
     if not leaking or not services:
-        return
+        return findings
+    held = set(services)
+    named = [
+        n
+        for n, f in enumerate(findings)
+        if f.cause in (Cause.REPLY_LEAK, Cause.ANNOUNCE_LEAK) and any(v in held for v in f.vips)
+    ]
+    if named:
+        out = list(findings)
+        for n in named:
+            fix = out[n].fix
+            commands = (*fix.commands, KUBE_STRICT_ARP_COMMAND)
+            out[n] = out[n]._replace(fix=fix._replace(commands=commands))
+        return out
     settings = []
     if all_knobs.arp_ignore < KUBE_STRICT_IGNORE:
         settings.append(SysctlSetting("all", ARP_IGNORE, KUBE_STRICT_IGNORE))
     if all_knobs.arp_announce < KUBE_STRICT_ANNOUNCE:
         settings.append(SysctlSetting("all", ARP_ANNOUNCE, KUBE_STRICT_ANNOUNCE))
-    yield Finding(
+    kube = Finding(
         Severity.CRITICAL,
         Cause.KUBE_STRICT_ARP,
         interfaces=tuple(leaking),
@@ -278,6 +298,7 @@ def kube_findings(state: HostState, checked: Sequence[Interface]) -> Iterator[Fi
         fix=Fix(settings=tuple(settings), commands=(KUBE_STRICT_ARP_COMMAND,)),
         evidence=(name,),
     )
+    return [*findings, kube]
 
 
 def kube_restores(state: HostState) -> bool:

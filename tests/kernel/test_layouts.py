@@ -457,10 +457,15 @@ def test_10_kube_ipvs_node_without_strict_arp(topology: Topology, tmp_path: Path
     assert topology.observe(LB_IP).answers_vip
     verdict = check(topology.node, "realserver", proc_root=tree)
     assert verdict.worst == "CRITICAL", verdict
-    (found,) = verdict.of("kube_strict_arp")
-    assert found["interfaces"] == [NODE_IFACE]
-    assert any("strictARP: true" in command for command in found["commands"])
+    (leak,) = verdict.of("reply_leak")
+    assert leak["interfaces"] == [NODE_IFACE] and LB_IP in leak["vips"]
+    assert any("strictARP: true" in command for command in leak["commands"])
     assert not verdict.of("role_doubt")
+    # Checked for an LVS VIP of its own, the node still hears of strictARP.
+    other = check(topology.node, "realserver", [VIP], proc_root=tree)
+    (found,) = other.of("kube_strict_arp")
+    assert found["interfaces"] == [NODE_IFACE] and found["severity"] == "CRITICAL"
+    assert any("strictARP: true" in command for command in found["commands"])
     # What kube-proxy's strictARP writes: conf/all 1 and 2.
     topology.write_sysctl(Sysctl("all", "arp_ignore", "1"))
     topology.write_sysctl(Sysctl("all", "arp_announce", "2"))
