@@ -70,6 +70,14 @@ class Cause(enum.Enum):
     PROBE_SEVERAL = "probe_several"  # a real server hears several machines answer
     PROBE_INCOMPLETE = "probe_incomplete"  # the probe stopped at its frame bound
     PROBE_NOT_HELD = "probe_not_held"  # a director without the VIP hears others answer
+    # Layouts operators run (issue 10); Finding.evidence holds the routes or rules read.
+    OFFLINK_UNANSWERED = "offlink_unanswered"  # arp_ignore 2: off-subnet neighbours unanswered
+    SUBNET_ONLY = "subnet_only"  # arp_ignore 2, no off-subnet neighbour known: OK, what 2 implies
+    UNNUMBERED_UNREACHABLE = "unnumbered_unreachable"  # no address, arp_ignore >= 1: no ARP
+    ARP_FILTERED = "arp_filtered"  # arptables/nft rules hide what the sysctls would leak
+    RULES_UNREAD = "rules_unread"  # ARP or NAT rules could not be read: sysctls judged alone
+    VIP_REDIRECTED = "vip_redirected"  # no VIP address, a nat rule takes its traffic: sound
+    KUBE_STRICT_ARP = "kube_strict_arp"  # kube-proxy IPVS node without strictARP
 
 
 class SysctlSetting(Record):
@@ -128,6 +136,8 @@ class Finding(Record):
     - `interfaces`, `vips`: everything the cause affects, all of them, in host order.
     - `addresses`: for a placement cause, the VIP addresses concerned.
     - `consequences`: for LOST_AT_REBOOT, the causes the boot view would have.
+    - `evidence`: what was read that decides the cause, as the reader prints it: the routes
+      to off-subnet neighbours, the ARP or NAT rules, the rule sources that were unreadable.
     """
 
     severity: Severity
@@ -146,6 +156,7 @@ class Finding(Record):
     # For a PROBE_* cause: every machine that answered ARP for the VIP (read.arp_probe.Responder:
     # mac, ips, is_real_server, is_local), the ones the verdict is about first.
     responders: tuple[Responder, ...] = ()
+    evidence: tuple[str, ...] = ()
 
     @property
     def effective(self) -> int | None:
@@ -173,5 +184,13 @@ PLACEMENT_CAUSES = frozenset(
 )
 # Causes by which an interface answers or announces a VIP it must not, or fails to answer.
 LEAK_CAUSES = frozenset(
-    {Cause.REPLY_LEAK, Cause.ANNOUNCE_LEAK, Cause.VIP_UNANSWERED, Cause.VIP_FLUX}
+    {
+        Cause.REPLY_LEAK,
+        Cause.ANNOUNCE_LEAK,
+        Cause.VIP_UNANSWERED,
+        Cause.VIP_FLUX,
+        Cause.OFFLINK_UNANSWERED,
+        Cause.UNNUMBERED_UNREACHABLE,
+        Cause.KUBE_STRICT_ARP,
+    }
 )

@@ -11,6 +11,10 @@ from .record import TYPE_CHECKING, Record
 if TYPE_CHECKING:
     from typing import TypeVar
 
+    from .read.arp_filters import ArpFilters
+    from .read.nat_redirect import NatRedirects
+    from .read.routes import Route, UnnumberedLink
+
 ARP_IGNORE = "arp_ignore"
 ARP_ANNOUNCE = "arp_announce"
 PARAMS = (ARP_IGNORE, ARP_ANNOUNCE)
@@ -110,10 +114,15 @@ class HostState:
     __slots__ = (
         "_by_interface",
         "_by_ip",
+        "_unnumbered",
         "addresses",
         "all",
+        "arp_filters",
         "default",
+        "fwmark_services",
         "interfaces",
+        "nat",
+        "routes",
         "virtual_services",
     )
 
@@ -125,18 +134,40 @@ class HostState:
         addresses: tuple[Address, ...],
         # IPVS virtual service addresses; None when IPVS is not loaded in this namespace.
         virtual_services: tuple[IPv4Address, ...] | None = None,
+        # Live only (netlink, firewall tools): None means "not read" (an offline read, or
+        # a role for which they cannot matter), never "none there".
+        routes: tuple[Route, ...] | None = None,
+        arp_filters: ArpFilters | None = None,
+        nat: NatRedirects | None = None,
+        # IPVS firewall-mark services (`FWM <mark>` in /proc/net/ip_vs): no address of their own.
+        fwmark_services: int = 0,
     ) -> None:
         self.all = all
         self.default = default
         self.interfaces = interfaces
         self.addresses = addresses
         self.virtual_services = virtual_services
+        self.routes = routes
+        self.arp_filters = arp_filters
+        self.nat = nat
+        self.fwmark_services = fwmark_services
+        self._unnumbered: tuple[UnnumberedLink, ...] | None = None
         # Keyed by int: IPv4Address hashes through hex() in Python, and hosts hold thousands.
         self._by_ip: dict[int, tuple[Address, ...]] | None = None
         self._by_interface: dict[str, tuple[Address, ...]] | None = None
 
     def _fields(self) -> tuple[object, ...]:
-        return (self.all, self.default, self.interfaces, self.addresses, self.virtual_services)
+        return (
+            self.all,
+            self.default,
+            self.interfaces,
+            self.addresses,
+            self.virtual_services,
+            self.routes,
+            self.arp_filters,
+            self.nat,
+            self.fwmark_services,
+        )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, HostState) and self._fields() == other._fields()
@@ -148,7 +179,9 @@ class HostState:
         return (
             f"HostState(all={self.all!r}, default={self.default!r}, "
             f"interfaces={self.interfaces!r}, addresses={self.addresses!r}, "
-            f"virtual_services={self.virtual_services!r})"
+            f"virtual_services={self.virtual_services!r}, routes={self.routes!r}, "
+            f"arp_filters={self.arp_filters!r}, nat={self.nat!r}, "
+            f"fwmark_services={self.fwmark_services!r})"
         )
 
     def replace(
@@ -158,6 +191,10 @@ class HostState:
         default: ArpKnobs | None = None,
         interfaces: tuple[Interface, ...] | None = None,
         virtual_services: tuple[IPv4Address, ...] | _Keep | None = KEEP,
+        routes: tuple[Route, ...] | _Keep | None = KEEP,
+        arp_filters: ArpFilters | _Keep | None = KEEP,
+        nat: NatRedirects | _Keep | None = KEEP,
+        fwmark_services: int | None = None,
     ) -> HostState:
         """A copy with the given parts changed; addresses never change between views, so the
         copy shares their indexes."""
@@ -169,10 +206,27 @@ class HostState:
             virtual_services=(
                 self.virtual_services if isinstance(virtual_services, _Keep) else virtual_services
             ),
+            routes=self.routes if isinstance(routes, _Keep) else routes,
+            arp_filters=self.arp_filters if isinstance(arp_filters, _Keep) else arp_filters,
+            nat=self.nat if isinstance(nat, _Keep) else nat,
+            fwmark_services=self.fwmark_services if fwmark_services is None else fwmark_services,
         )
         copy._by_ip = self._by_ip
         copy._by_interface = self._by_interface
+        if interfaces is None and isinstance(routes, _Keep):
+            copy._unnumbered = self._unnumbered
         return copy
+
+    def unnumbered_links(self) -> tuple[UnnumberedLink, ...]:
+        """ARP interfaces without an IPv4 address that routes lead through (read/routes.py);
+        () when routes were not read. Worked out once per state: the fix asks per knob."""
+        if self.routes is None:
+            return ()
+        if self._unnumbered is None:
+            from .read.routes import unnumbered_interfaces
+
+            self._unnumbered = unnumbered_interfaces(self.interfaces, self.addresses, self.routes)
+        return self._unnumbered
 
     def addresses_on(self, interface: str) -> tuple[Address, ...]:
         if self._by_interface is None:

@@ -326,9 +326,29 @@ def build_info() -> InfoMetricFamily:
     )
 
 
+def netns_info() -> InfoMetricFamily | None:
+    """Which network namespace the exporter reads (ARP-SEMANTICS §9): `net:[inode]`, with
+    its `ip netns` name; None when /proc/self/ns/net cannot be read."""
+    from checks.errors import ReadError
+    from checks.read.netns import reader_namespace
+
+    try:
+        label = reader_namespace().label
+    except ReadError:
+        return None
+    return InfoMetricFamily(
+        "lvs_arp_netns",
+        "The network namespace whose sysctls and addresses are read.",
+        value={"netns": label},
+    )
+
+
 def scrape_families(
     failure: Failure | None, duration_s: float, errors: Mapping[Failure, int]
 ) -> Iterable[Metric]:
+    netns = netns_info()
+    if netns is not None:
+        yield netns
     yield GaugeMetricFamily(
         "lvs_arp_scrape_success",
         "1 when the host was read and judged; 0 when the read failed or timed out.",

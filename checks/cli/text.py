@@ -11,6 +11,7 @@ from ipaddress import IPv4Address
 
 from ..boot.sysctl_d import UNREADABLE_DIR, UNREADABLE_FILE
 from ..finding import Cause, Finding, Severity
+from ..judge.layouts import KUBE_STRICT_ARP_COMMAND
 from ..judge.remedy import (
     merged_commands,
     merged_settings,
@@ -160,6 +161,42 @@ def _boot_file(finding: Finding, role: Role, limit: int) -> str:
     return f"boot config problem at {path}" + (f":{boot.line}" if boot.line else "")
 
 
+def _evidence(finding: Finding, limit: int) -> str:
+    return names(list(finding.evidence), limit)
+
+
+def _offlink(f: Finding, r: Role, n: int) -> str:
+    its = _verb(f.interfaces, "its", "their")
+    return (
+        f"{_ifaces(f, n)} {_verb(f.interfaces, 'answers', 'answer')} no ARP for own addresses "
+        f"to neighbours outside {its} subnets: {names([e.split()[0] for e in f.evidence], n)}"
+    )
+
+
+def _subnet_only(f: Finding, r: Role, n: int) -> str:
+    its = _verb(f.interfaces, "its", "their")
+    return (
+        f"{_ifaces(f, n)} {_verb(f.interfaces, 'answers', 'answer')} ARP only to askers in "
+        f"{its} own subnets (arp_ignore 2): a neighbour from another subnet gets no answer"
+    )
+
+
+def _unnumbered(f: Finding, r: Role, n: int) -> str:
+    return (
+        f"{_ifaces(f, n)} {_verb(f.interfaces, 'has', 'have')} no IPv4 address and "
+        f"{_verb(f.interfaces, 'answers', 'answer')} no ARP: the host is unreachable over "
+        f"{_verb(f.interfaces, 'it', 'them')}"
+    )
+
+
+def _kube(f: Finding, r: Role, n: int) -> str:
+    return (
+        f"kube-proxy IPVS without strictARP: {_ifaces(f, n)} "
+        f"{_verb(f.interfaces, 'answers', 'answer')} ARP for {_vips(f, n)} on "
+        f"{names(list(f.evidence), 1)}"
+    )
+
+
 _SUMMARIES = {
     Cause.REPLY_LEAK: lambda f, r, n: _consequence(f, Cause.REPLY_LEAK, n),
     Cause.ANNOUNCE_LEAK: lambda f, r, n: _consequence(f, Cause.ANNOUNCE_LEAK, n),
@@ -210,6 +247,19 @@ _SUMMARIES = {
     Cause.BOOT_FILE: _boot_file,
     Cause.ROLE_DOUBT: _role_doubt,
     Cause.NO_VIP: _no_vip,
+    # Layouts operators run (issue 10).
+    Cause.OFFLINK_UNANSWERED: _offlink,
+    Cause.SUBNET_ONLY: _subnet_only,
+    Cause.UNNUMBERED_UNREACHABLE: _unnumbered,
+    Cause.ARP_FILTERED: lambda f, r, n: f"ARP rules hide {_vips(f, n)}: {_evidence(f, n)}",
+    Cause.RULES_UNREAD: lambda f, r, n: (
+        f"ARP/NAT rules not read ({names([e.split(':')[0] for e in f.evidence], 3)}): "
+        "judged by the sysctls alone"
+    ),
+    Cause.VIP_REDIRECTED: lambda f, r, n: (
+        f"{_vips(f, n)} not an address here; nat takes its traffic: {_evidence(f, n)}"
+    ),
+    Cause.KUBE_STRICT_ARP: _kube,
 }
 
 
@@ -218,12 +268,27 @@ def _placed_on(finding: Finding) -> str:
 
 
 def detail(finding: Finding, role: Role) -> str:
-    """Why, per ARP-SEMANTICS: the longer sentence under a summary."""
+    """Why, per ARP-SEMANTICS: the longer sentence under a summary, then what was read."""
     text = _why(finding)
     override = finding.boot.override if finding.boot is not None else None
     if override is not None and finding.cause is not Cause.LOST_AT_REBOOT:
         text += f" {override.path}:{override.line} would still win after a reboot: change it."
+    if finding.evidence and finding.cause not in _EVIDENCE_IN_SUMMARY:
+        shown = "; ".join(printable(e) for e in finding.evidence[:LIST_LIMIT])
+        more = len(finding.evidence) - LIST_LIMIT
+        text += f" Read: {shown}" + (f" (+{more:,} more)." if more > 0 else ".")
+    if KUBE_STRICT_ARP_COMMAND in finding.fix.commands and finding.cause is not (
+        Cause.KUBE_STRICT_ARP
+    ):
+        text += f" {_KUBE_LEAK}"
     return text.strip()
+
+
+# A leak whose VIPs are kube-proxy's service IPs: the same cause, kube-proxy's own fix.
+_KUBE_LEAK = (
+    "These are kube-proxy's service IPs on kube-ipvs0: its strictARP: true sets arp_ignore 1 "
+    "and arp_announce 2 on conf/all at every start."
+)
 
 
 def _why(finding: Finding) -> str:
@@ -278,7 +343,37 @@ _DETAILS = {
     Cause.ROLE_DOUBT: "/proc/net/ip_vs lists virtual services on a real server, or none on a "
     "director; check the role (a keepalived BACKUP still loads its virtual services).",
     Cause.NO_VIP: "Without a VIP there is nothing whose ARP behaviour could be judged.",
+    # Layouts operators run (issue 10).
+    Cause.OFFLINK_UNANSWERED: "arp_ignore 2 answers only askers inside the subnet of the "
+    "asked address on the receiving interface; an onlink gateway or an on-link route to "
+    "another subnet puts neighbours on the wire that never get an answer for this node's "
+    "own address, so their traffic to it is black-holed. arp_ignore 1 answers them and "
+    "still hides the VIP.",
+    Cause.SUBNET_ONLY: "arp_ignore 2 answers only askers inside the subnet of the asked "
+    "address: a neighbour from another subnet on this wire (an onlink gateway, an on-link "
+    "route, a secondary range) gets no answer for this node's own address. No route here "
+    "puts such a neighbour on it; arp_ignore 1 hides the VIP without that risk.",
+    Cause.UNNUMBERED_UNREACHABLE: "The peer on a link without an IPv4 address (a pod veth, a "
+    "routed CNI) asks ARP for an address held on another interface; arp_ignore 1 or 2 "
+    "answers only for the receiving interface's own addresses, so the host never answers "
+    "there. Keep conf/all at 0 and set arp_ignore on the LAN interfaces one by one.",
+    Cause.ARP_FILTERED: "arptables or nftables `arp` rules drop requests for the VIP or keep "
+    "it out of the sender field of the node's ARP, as the sysctls would: what they hide is "
+    "no leak. Frames from packet sockets (arping) pass no ARP filter.",
+    Cause.RULES_UNREAD: "Reading arptables, nftables and iptables rules needs CAP_NET_ADMIN "
+    "and the tools installed; without them a leak the rules might stop is judged by the "
+    "sysctls.",
+    Cause.VIP_REDIRECTED: "A VIP that is no address of the node is never answered or "
+    "announced by ARP; the nat rule delivers the director's frames to a local socket.",
+    Cause.KUBE_STRICT_ARP: "kube-proxy in IPVS mode binds every service IP to kube-ipvs0; "
+    "addresses on any interface are local, so every node answers ARP for every LoadBalancer "
+    "IP. strictARP: true makes kube-proxy set arp_ignore 1 and arp_announce 2 on conf/all at "
+    "start (at run time: sysctl.d keeps them across the gap until it runs).",
 }
+
+
+# Their summary names the rules in full already; the others' shorten what was read.
+_EVIDENCE_IN_SUMMARY = frozenset({Cause.ARP_FILTERED, Cause.VIP_REDIRECTED})
 
 
 def _lost_detail(finding: Finding) -> str:

@@ -10,7 +10,8 @@ from ipaddress import IPv4Address
 
 from ..boot.sysctl_d import sysctl_d_key
 from ..finding import Finding, Fix, SysctlSetting
-from ..model import Address, HostState, Interface, Role
+from ..kernel import ReplyRule, reply_rule
+from ..model import ARP_IGNORE, Address, HostState, Interface, Role
 
 # One file per role, so a node's fix never mixes with another tool's sysctl.d file.
 SYSCTL_FILES = {
@@ -85,13 +86,24 @@ def knob_fix(
     conf/all is set to *target* when its own value is unsound; lowering it unmasks every
     interface value it outbid (all=8 over eth0=4), so those are fixed too. Then each owner
     whose own value is still unsound gets a line of its own.
+
+    On a host with unnumbered ARP links (pod veths, routed CNIs) an arp_ignore on conf/all
+    that answers only for the receiving interface's addresses cuts them off (ARP-SEMANTICS
+    §12): conf/all is left alone and each numbered ARP interface gets its own line instead;
+    conf/default is left alone too, since new pod links copy it.
     """
     all_value = state.all.get(parameter)
     settings = []
     candidates: dict[str, int] = {i.name: i.knobs.get(parameter) for i in owners}
-    if default:
+    spare = spares_unnumbered(state, parameter, target)
+    if default and not spare:
         candidates["default"] = state.default.get(parameter)
-    if not sound(all_value):
+    if not sound(all_value) and spare:
+        unnumbered = {link.interface for link in state.unnumbered_links()}
+        for other in state.interfaces:
+            if other.does_arp and other.name not in unnumbered and state.addresses_on(other.name):
+                candidates.setdefault(other.name, other.knobs.get(parameter))
+    elif not sound(all_value):
         settings.append(SysctlSetting("all", parameter, target))
         for other in state.interfaces:
             own = other.knobs.get(parameter)
@@ -102,6 +114,15 @@ def knob_fix(
         if not sound(max(all_value, own)):
             settings.append(SysctlSetting(conf_name, parameter, target))
     return Fix(settings=tuple(settings))
+
+
+def spares_unnumbered(state: HostState, parameter: str, target: int) -> bool:
+    """Would *target* on conf/all stop this host answering ARP on its unnumbered links?"""
+    return (
+        parameter == ARP_IGNORE
+        and reply_rule(target) not in (ReplyRule.ANY_LOCAL, ReplyRule.NOT_SCOPE_HOST)
+        and bool(state.unnumbered_links())
+    )
 
 
 def move_vips_to_lo(vips: Iterable[IPv4Address], misplaced: Iterable[Address] = ()) -> Fix:

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from ..errors import ReadError
 from ..model import HostState
+from ..record import TYPE_CHECKING
 from .files import is_running_kernel, read_file_host
 from .ipvs import read_virtual_services
 from .live import read_live_addresses, read_live_host
+from .netns import namespace_mismatch
+
+if TYPE_CHECKING:
+    from .routes import Route
 
 
 def read_host(
@@ -14,15 +19,25 @@ def read_host(
 ) -> HostState:
     """Live by default; --proc-root/--sys-root read files, --ip-json saved addresses.
 
+    Routes (rtnetlink) are read when the knobs are this namespace's live ones and no saved
+    address file stands in for netlink; otherwise HostState.routes stays None ("not read").
+    ARP and NAT rules cost external programs: read_rules() adds them when they can matter.
+
     ReadError when the inputs disagree: --ip-json puts an address on an interface the
-    tree does not have (only a live read may see an interface vanish between two reads).
+    tree does not have (only a live read may see an interface vanish between two reads);
+    or --proc-root is a procfs of another network namespace than the reader's (its
+    sys/net files would answer for the reader's namespace: another host, ARP-SEMANTICS §9).
     """
-    # Firewall-mark services (services.fwmarks) have no address; HostState has no field
-    # for them yet, so only the addresses go on.
+    if proc_root is not None:
+        mismatch = namespace_mismatch(proc_root)
+        if mismatch is not None:
+            raise ReadError(mismatch)
     read = read_virtual_services(proc_root or "/proc")
     services = None if read is None else read.addresses
+    fwmarks = 0 if read is None else len(read.fwmarks)
     if proc_root is None and sys_root is None and ip_json is None:
-        return read_live_host().replace(virtual_services=services)
+        state = read_live_host()
+        return state.replace(virtual_services=services, fwmark_services=fwmarks, routes=_routes())
     live = is_running_kernel(proc_root or "/proc", sys_root or "/sys")
     if ip_json:
         from .ip_json import read_ip_json  # json only for offline checks: keeps start-up lean
@@ -33,7 +48,27 @@ def read_host(
     state = read_file_host(proc_root or "/proc", sys_root or "/sys", addresses, live)
     if ip_json or not live:
         _require_address_interfaces(state, ip_json or "the live host's addresses", proc_root)
-    return state.replace(virtual_services=services)
+    routes = _routes() if live and not ip_json else None
+    return state.replace(virtual_services=services, fwmark_services=fwmarks, routes=routes)
+
+
+def _routes() -> tuple[Route, ...]:
+    from .routes import read_routes
+
+    return read_routes()
+
+
+def read_rules(state: HostState) -> HostState:
+    """*state* with the namespace's ARP filter and NAT redirect rules (read/arp_filters.py,
+    read/nat_redirect.py). Live only: call it for a state whose routes were read. Runs nft,
+    iptables-nft-save and, where their tables exist, arptables-nft and the legacy tools
+    (about 15 ms together); never raises for a missing
+    program or a permission error: those become Unreadable entries the judges remark on.
+    """
+    from .arp_filters import read_arp_filters
+    from .nat_redirect import read_nat_redirects
+
+    return state.replace(arp_filters=read_arp_filters(), nat=read_nat_redirects())
 
 
 def _require_address_interfaces(state: HostState, source: str, proc_root: str | None) -> None:
