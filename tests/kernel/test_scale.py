@@ -1,7 +1,9 @@
 """At the scale of a Kubernetes IPVS node, on a real kernel: one finding per cause, bounded output.
 
 1,000 veth interfaces and 5,000 service IPs /32 on a NOARP interface (as kube-proxy's
-kube-ipvs0 holds them), built with `ip -batch` in a namespace of our own.
+kube-ipvs0 holds them), built with `ip -batch` in a namespace of our own. The dummy is not
+named kube-ipvs0: on a kube-proxy node the check knows kube-proxy itself restores conf/all
+at every start, and these tests are about values a reboot loses.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from netns_commands import delete_namespaces, run
 from prometheus_client.parser import text_string_to_metric_families
 
 BIN = os.path.dirname(sys.executable)
-PAIRS = 500  # 1,000 veth ends, plus kube-ipvs0's peer: 1,001 ARP interfaces
+PAIRS = 500  # 1,000 veth ends, plus the dummy's peer: 1,001 ARP interfaces
 VIPS = 5000
 ARP_INTERFACES = 2 * PAIRS + 1
 NAGIOS_CORE_MAX = 8192
@@ -36,8 +38,8 @@ def big_node(netns_support: None, tmp_path_factory: pytest.TempPathFactory) -> I
     try:
         batch = [f"link add v{i} type veth peer name w{i}" for i in range(PAIRS)]
         batch += [f"link set v{i} up" for i in range(PAIRS)]
-        batch += ["link add kube-ipvs0 type veth peer name kpeer", "link set kube-ipvs0 arp off"]
-        batch += [f"addr add {_vip(n)}/32 dev kube-ipvs0" for n in range(VIPS)]
+        batch += ["link add svc-dummy0 type veth peer name kpeer", "link set svc-dummy0 arp off"]
+        batch += [f"addr add {_vip(n)}/32 dev svc-dummy0" for n in range(VIPS)]
         run(["ip", "-n", name, "-batch", "-"], stdin="\n".join(batch) + "\n", timeout_s=120)
         yield name
     finally:
