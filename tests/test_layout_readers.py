@@ -13,16 +13,13 @@ from pathlib import Path
 import pytest
 
 from checks.model import IFF_NOARP, IFF_UP, Address, ArpKnobs, HostState, Interface
-from checks.read import arp_filters
+from checks.read import rule_tools
 from checks.read.arp_filters import (
     ArpRule,
-    ToolError,
     arp_filter_cover,
     nft_arp_rules,
     parse_arptables_list,
-    parse_nft_document,
     read_arp_filters,
-    run_tool,
 )
 from checks.read.kube_proxy import kube_ipvs_interface
 from checks.read.nat_redirect import nft_nat_rules, parse_iptables_save, vip_redirects
@@ -38,6 +35,7 @@ from checks.read.routes import (
     offlink_neighbours,
     unnumbered_interfaces,
 )
+from checks.read.rule_tools import ToolError, parse_nft_document, run_tool
 
 VIP = IPv4Address("192.0.2.100")
 NODE_IP = IPv4Address("192.0.2.10")
@@ -353,7 +351,7 @@ def test_nft_policy_drop_hides_everything() -> None:
 def test_nft_tables_read_elsewhere_are_skipped() -> None:
     ruleset = parse_nft_document(nft_document(NFT_ARPTABLES))
     assert nft_arp_rules(ruleset, skip_tables=[("arp", "filter")])[0].chain == "nft arp lvs out"
-    assert arp_filters.tables_with_xt(ruleset) == set()
+    assert rule_tools.tables_with_xt(ruleset) == set()
 
 
 @pytest.mark.parametrize("text", ["[]", '{"nftables": 3}', "not json"])
@@ -365,7 +363,7 @@ def test_nft_output_that_is_not_a_ruleset_is_a_value_error(text: str) -> None:
 def test_missing_tools_are_unreadable_not_raised(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(arp_filters, "TOOL_PATH", str(tmp_path))
+    monkeypatch.setattr(rule_tools, "TOOL_PATH", str(tmp_path))
     read = read_arp_filters()
     assert read.rules == ()
     assert [problem.source for problem in read.unreadable][:1] == ["nft"]
@@ -377,7 +375,7 @@ def test_missing_tools_are_unreadable_not_raised(
 
 def test_run_tool_runs_without_shell_in_the_c_locale() -> None:
     output = run_tool("env", [])
-    assert sorted(output.splitlines()) == ["LC_ALL=C", f"PATH={arp_filters.TOOL_PATH}"]
+    assert sorted(output.splitlines()) == ["LC_ALL=C", f"PATH={rule_tools.TOOL_PATH}"]
 
 
 def test_run_tool_names_a_failing_command() -> None:

@@ -29,10 +29,10 @@ from checks.read.arp_filters import (
     OUTPUT,
     ArpFilters,
     ArpRule,
-    Unreadable,
 )
 from checks.read.nat_redirect import REDIRECT, NatRedirects, NatRule
 from checks.read.routes import RT_SCOPE_LINK, RT_TABLE_MAIN, RTN_UNICAST, Route
+from checks.read.rule_tools import Unreadable
 
 VIP = "192.0.2.100"
 LAN = "192.0.2.11/24"

@@ -21,12 +21,13 @@ from collections.abc import Collection, Iterable, Sequence
 from ipaddress import IPv4Address, IPv4Network
 
 from ..record import TYPE_CHECKING, Record
-from .arp_filters import (
+from .rule_tools import (
     ToolError,
     Unreadable,
     base_chains,
     describe_nft,
     describe_nft_value,
+    legacy_listing,
     nft_networks,
     parse_nft_document,
     run_tool,
@@ -34,7 +35,7 @@ from .arp_filters import (
 )
 
 if TYPE_CHECKING:
-    from .arp_filters import NftObject
+    from .rule_tools import NftObject
 
 REDIRECT = "REDIRECT"
 DNAT = "DNAT"
@@ -125,21 +126,13 @@ def read_nat_redirects() -> NatRedirects:
 
 
 def _read_legacy() -> list[NatRule] | Unreadable:
+    listing = legacy_listing(
+        _IP_TABLES_NAMES, "nat", "iptables-legacy", "iptables-legacy-save", ["-t", "nat"]
+    )
+    if listing is None or isinstance(listing, Unreadable):
+        return listing or []
     try:
-        with open(_IP_TABLES_NAMES, encoding="ascii", errors="replace") as handle:
-            tables = handle.read().split()
-    except FileNotFoundError:
-        return []  # no ip_tables in this kernel: no legacy rules can exist
-    except OSError as err:
-        return unreadable("iptables-legacy", err)
-    if "nat" not in tables:
-        return []
-    try:
-        return parse_iptables_save(
-            run_tool("iptables-legacy-save", ["-t", "nat"]), "iptables-legacy"
-        )
-    except ToolError as err:
-        return unreadable("iptables-legacy", err)
+        return parse_iptables_save(listing, "iptables-legacy")
     except ValueError as err:
         return Unreadable("iptables-legacy", f"cannot understand its rules: {err}")
 
