@@ -95,9 +95,6 @@ def judge(
 ) -> list[Finding]:
     """The role's policy on one state of the host: a plain call, for now and for the reboot."""
     from .judge import layouts
-    from .judge.both import assess_both
-    from .judge.director import assess_director
-    from .judge.realserver import assess_realserver
     from .judge.role_sanity import role_sanity
 
     findings = []
@@ -109,6 +106,8 @@ def judge(
         return findings
     checked = checked_interfaces(state, exclude)
     if role is Role.DIRECTOR:
+        from .judge.director import assess_director
+
         findings += assess_director(state, vips, checked, standby_ok)
     else:
         # Real-server rules: unnumbered links need arp_ignore 0 and face no director;
@@ -117,8 +116,12 @@ def judge(
         judged, redirected = layouts.redirected_vips(state, vips)
         findings += redirected
         if role is Role.REALSERVER:
+            from .judge.realserver import assess_realserver
+
             findings += assess_realserver(state, judged, lan)
         else:
+            from .judge.both import assess_both
+
             findings += assess_both(state, judged, lan, standby_ok)
         findings = layouts.apply_arp_filters(state, judged, findings)
         findings = layouts.spare_new_pod_links(state, findings)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from .record import TYPE_CHECKING, Record
@@ -93,6 +93,7 @@ class _Keep:
 KEEP = _Keep()
 if TYPE_CHECKING:
     K = TypeVar("K")
+    M = TypeVar("M")
 
 
 def _index(
@@ -114,6 +115,7 @@ class HostState:
     __slots__ = (
         "_by_interface",
         "_by_ip",
+        "_memo",
         "_unnumbered",
         "addresses",
         "all",
@@ -155,6 +157,9 @@ class HostState:
         # Keyed by int: IPv4Address hashes through hex() in Python, and hosts hold thousands.
         self._by_ip: dict[int, tuple[Address, ...]] | None = None
         self._by_interface: dict[str, tuple[Address, ...]] | None = None
+        # Verdict parts that depend only on what every view of this host shares (addresses,
+        # interface flags, rules): the boot views reuse the running state's (memo()).
+        self._memo: dict[object, object] = {}
 
     def _fields(self) -> tuple[object, ...]:
         return (
@@ -213,6 +218,8 @@ class HostState:
         )
         copy._by_ip = self._by_ip
         copy._by_interface = self._by_interface
+        if interfaces is None or _same_flags(interfaces, self.interfaces):
+            copy._memo = self._memo
         if interfaces is None and isinstance(routes, _Keep):
             copy._unnumbered = self._unnumbered
         return copy
@@ -228,6 +235,18 @@ class HostState:
             self._unnumbered = unnumbered_interfaces(self.interfaces, self.addresses, self.routes)
         return self._unnumbered
 
+    def memo(self, key: Hashable, compute: Callable[[], M]) -> M:
+        """compute(), once for this host and its views with the same interfaces and flags.
+
+        *key* must name everything compute() reads besides addresses, flags and rules (the
+        VIPs, say); the knobs, which the views change, must not be read.
+        """
+        try:
+            return self._memo[key]  # type: ignore[return-value]
+        except KeyError:
+            value = self._memo[key] = compute()
+            return value
+
     def addresses_on(self, interface: str) -> tuple[Address, ...]:
         if self._by_interface is None:
             # Built once: policies ask per interface, and hosts have thousands of them.
@@ -238,3 +257,9 @@ class HostState:
         if self._by_ip is None:
             self._by_ip = _index(self.addresses, lambda a: int(a.ip))
         return self._by_ip.get(int(ip), ())
+
+
+def _same_flags(one: tuple[Interface, ...], other: tuple[Interface, ...]) -> bool:
+    return len(one) == len(other) and all(
+        a.name == b.name and a.flags == b.flags for a, b in zip(one, other, strict=True)
+    )

@@ -208,8 +208,10 @@ def redirected_vips(
     """The VIPs to judge as real-server VIPs, and OK findings for VIPs that are no address
     of the node but a nat REDIRECT (or DNAT to a local address) takes their traffic."""
     nat = state.nat
+    if nat is None:
+        return list(vips), []  # rules not read: the usual case, so no look-up per VIP
     absent = [vip for vip in vips if not state.addresses_of(vip)]
-    if nat is None or not absent:
+    if not absent:
         return list(vips), []
     findings = []
     taken: set[IPv4Address] = set()

@@ -29,7 +29,7 @@ from .shared import (
     new_interface_group,
     silent_findings,
 )
-from .vips import SubnetIndex, is_scope_host
+from .vips import SubnetIndex, is_scope_host, vips_key
 
 IGNORE_TARGET = 1
 ANNOUNCE_TARGET = 2
@@ -49,7 +49,15 @@ def assess_realserver(
 
 
 def vip_placement(state: HostState, vips: Sequence[IPv4Address]) -> Iterator[Finding]:
-    """One finding per kind of placement and interface, with the VIPs it concerns."""
+    """One finding per kind of placement and interface, with the VIPs it concerns.
+
+    Addresses and flags are the same in every view of the host: worked out once per check.
+    """
+    key = ("realserver placement", vips_key(vips))
+    return iter(state.memo(key, lambda: tuple(_vip_placement(state, vips))))
+
+
+def _vip_placement(state: HostState, vips: Sequence[IPv4Address]) -> Iterator[Finding]:
     absent: list[IPv4Address] = []
     on_arp: dict[str, list[Address]] = {}
     wide: dict[str, list[Address]] = {}
@@ -127,7 +135,10 @@ def _reply_findings(
 ) -> Iterator[Finding]:
     # An interface holding a VIP answers for it whatever its arp_ignore: its placement
     # finding says so, and it is never listed as hiding the VIPs.
-    holders = {a.interface for vip in vips for a in state.addresses_of(vip)}
+    holders = state.memo(
+        ("vip holders", vips_key(vips)),
+        lambda: {a.interface for vip in vips for a in state.addresses_of(vip)},
+    )
     for group in group_by_decider(state, ARP_IGNORE, checked):
         leaked = judge.leaks(group.effective)
         if leaked:

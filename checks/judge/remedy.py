@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from ipaddress import IPv4Address
 
-from ..boot.sysctl_d import sysctl_d_key
 from ..finding import Finding, Fix, SysctlSetting
 from ..kernel import ReplyRule, reply_rule
 from ..model import ARP_IGNORE, Address, HostState, Interface, Role
@@ -33,6 +32,9 @@ def sysctl_key(conf_name: str, parameter: str) -> str:
     """The sysctl.d key, spelled as systemd-sysctl parses it (boot/sysctl_d.py): a dotted
     name (VLAN eth0.100) is written eth0/100 (ARP-SEMANTICS §8), a name with '=' or glob
     characters as a glob that matches it alone."""
+    # Imported here: the boot resolver's module is not needed on a poll that prints no fix.
+    from ..boot.sysctl_d import sysctl_d_key
+
     return sysctl_d_key(conf_name, parameter)
 
 

@@ -63,3 +63,8 @@ class SubnetIndex:
 
 def _mask(prefixlen: int) -> int:
     return (0xFFFFFFFF << (32 - prefixlen)) & 0xFFFFFFFF
+
+
+def vips_key(vips: Iterable[IPv4Address]) -> tuple[int, ...]:
+    """The VIPs as a memo key: IPv4Address hashes through hex(), an int does not."""
+    return tuple(int(vip) for vip in vips)

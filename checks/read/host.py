@@ -8,7 +8,6 @@ from ..record import TYPE_CHECKING
 from .files import is_running_kernel, read_file_host
 from .ipvs import read_virtual_services
 from .live import read_live_addresses, read_live_host
-from .netns import namespace_mismatch
 
 if TYPE_CHECKING:
     from .routes import Route
@@ -29,6 +28,8 @@ def read_host(
     sys/net files would answer for the reader's namespace: another host, ARP-SEMANTICS §9).
     """
     if proc_root is not None:
+        from .netns import namespace_mismatch  # only a given --proc-root can be another's
+
         mismatch = namespace_mismatch(proc_root)
         if mismatch is not None:
             raise ReadError(mismatch)

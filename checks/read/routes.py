@@ -78,15 +78,14 @@ class Route(Record):
 
 
 def read_routes() -> tuple[Route, ...]:
-    """Every IPv4 route of every table of the reader's namespace, in one RTM_GETROUTE dump.
+    """Every IPv4 unicast route of every table of the reader's namespace, in one dump.
 
-    Unicast and local routes with an output interface; blackhole, unreachable, broadcast
-    and friends carry no ARP neighbour and are left out. Raises ReadError when netlink fails.
+    Only unicast routes with an output interface can lead to an ARP neighbour: local routes
+    (one per address of the node: thousands on a kube-proxy node), blackhole, unreachable,
+    broadcast and friends are passed over from the message header, before any attribute is
+    parsed. Raises ReadError when netlink fails.
     """
-    try:
-        names = dict(_socket.if_nameindex())
-    except OSError as err:
-        raise ReadError(f"cannot list network interfaces: {err}") from err
+    names = _InterfaceNames()
     request = _RTMSG.pack(_socket.AF_INET, 0, 0, 0, 0, 0, 0, 0, 0)
     found: list[Route] = []
     for kind, payload in netlink.dump(RTM_GETROUTE, request):
@@ -95,9 +94,22 @@ def read_routes() -> tuple[Route, ...]:
     return tuple(found)
 
 
+class _InterfaceNames(dict[int, str]):
+    """Index -> name, asked per index a route names (if_indextoname): listing every
+    interface (if_nameindex) costs 10 ms on a host with a thousand of them."""
+
+    def __missing__(self, index: int) -> str:
+        try:
+            name = _socket.if_indextoname(index)
+        except OSError:
+            name = f"if{index}"  # gone since the dump: the route names it all the same
+        self[index] = name
+        return name
+
+
 def _parse_route(payload: memoryview, names: dict[int, str]) -> list[Route]:
     family, dst_len, _src, _tos, table, _proto, scope, kind, flags = _RTMSG.unpack_from(payload)
-    if family != _socket.AF_INET or kind not in (RTN_UNICAST, RTN_LOCAL):
+    if family != _socket.AF_INET or kind != RTN_UNICAST:
         return []
     destination = IPv4Address(0)
     oif = 0
@@ -116,11 +128,11 @@ def _parse_route(payload: memoryview, names: dict[int, str]) -> list[Route]:
             hops = list(_next_hops(value))
     if not hops:
         hops = [(oif, gateway, flags)]
-    network = IPv4Network(f"{destination}/{dst_len}", strict=False)
+    network = IPv4Network((int(destination), dst_len), strict=False)
     return [
         Route(
             network,
-            names.get(index, f"if{index}"),
+            names[index],
             index,
             via,
             bool(hop_flags & RTNH_F_ONLINK),
