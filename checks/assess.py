@@ -226,11 +226,10 @@ def _rules_can_matter(state: HostState, role: Role, vips: Sequence[IPv4Address])
     from .kernel import AnnounceRule, ReplyRule, announce_rule, reply_rule
 
     all_knobs = state.all
-    for interface in state.interfaces:
-        if not interface.does_arp:
-            continue
-        ignore = reply_rule(max(all_knobs.arp_ignore, interface.knobs.arp_ignore))
-        announce = announce_rule(max(all_knobs.arp_announce, interface.knobs.arp_announce))
+    # Per distinct pair of own values, not per interface: hosts have thousands alike.
+    for knobs in {i.knobs for i in state.interfaces if i.does_arp}:
+        ignore = reply_rule(max(all_knobs.arp_ignore, knobs.arp_ignore))
+        announce = announce_rule(max(all_knobs.arp_announce, knobs.arp_announce))
         if ignore in (ReplyRule.ANY_LOCAL, ReplyRule.NOT_SCOPE_HOST):
             return True
         if announce is not AnnounceRule.INTERFACE_ADDRESS:

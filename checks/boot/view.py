@@ -90,12 +90,22 @@ def read_boot_view(conf_names: Iterable[str], sysctl_root: str = "/") -> BootVie
     # Indexed once: a host with thousands of interfaces may persist a line for each.
     by_name = {rule.name: rule for rule in rules}
     globs = tuple(rule for rule in rules if rule.is_glob)
-    for name in names:
-        for param in PARAMS:
-            rule = _winning_rule(globs, _conf_key(name, param), by_name.get)
-            setting = _to_setting(rule) if rule is not None else None
-            if setting is not None:
-                settings[(name, param)] = setting
+    if globs:
+        keys = [(name, param) for name in names for param in PARAMS]
+    else:
+        # Without globs only an exact key sets an entry: look at those keys, not at every
+        # interface (10,000 on a big host, most with no line of their own).
+        wanted = set(names)
+        keys = [
+            (conf, key.rsplit("/", 1)[1])
+            for key in by_name
+            if (conf := _arp_conf_name(key)) is not None and conf in wanted
+        ]
+    for name, param in keys:
+        rule = _winning_rule(globs, _conf_key(name, param), by_name.get)
+        setting = _to_setting(rule) if rule is not None else None
+        if setting is not None:
+            settings[(name, param)] = setting
     issues = (
         *config.issues,
         *pattern_issues,

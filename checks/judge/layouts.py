@@ -45,11 +45,15 @@ def _answers_every_neighbour(value: int) -> bool:
 
 # --- arp_ignore 2 ---------------------------------------------------------------------------
 
+SUBNET_ONLY = 2  # arp_ignore(): answer only senders in the target address's subnet
+
 
 def offlink_findings(state: HostState, checked: Sequence[Interface]) -> Iterator[Finding]:
     """CRITICAL per decider of interfaces at effective arp_ignore 2 that routes put
     off-subnet neighbours on; an INFO remark for the others (routes not read or none)."""
     all_value = state.all.arp_ignore
+    if all_value != SUBNET_ONLY and not any(i.knobs.arp_ignore == SUBNET_ONLY for i in checked):
+        return  # max(all, own) is 2 only where one of them is 2
     subnet_only = [
         i
         for i in checked

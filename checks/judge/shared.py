@@ -97,6 +97,9 @@ def leak_severity(group: KnobGroup) -> Severity:
     return Severity.CRITICAL if group.any_up else Severity.WARNING
 
 
+SILENT_VALUE = 8  # arp_ignore(): the one value that answers nothing; below it all answer some
+
+
 def silent_findings(
     state: HostState, checked: Sequence[Interface], target: int, sound: Sound
 ) -> Iterator[Finding]:
@@ -106,6 +109,8 @@ def silent_findings(
     for a leak (all=8 over eth0=4 needs eth0 lowered too).
     """
     all_value = state.all.arp_ignore
+    if all_value < SILENT_VALUE and not any(i.knobs.arp_ignore >= SILENT_VALUE for i in checked):
+        return  # the usual host: no value reaches 8, so no interface can be silent
     silent = [
         i
         for i in checked
@@ -138,11 +143,12 @@ def no_effect_findings(state: HostState) -> Iterator[Finding]:
     """lo's or a NOARP interface's own values are never read: the kernel takes the values of
     the interface an ARP request arrives on, and these carry no ARP (ARP-SEMANTICS §2). The
     most copied mistake is `lo.arp_ignore = 1` alone: say so, and which entry decides."""
+    quiet = [i for i in state.interfaces if not i.does_arp]  # lo and NOARP: a handful
     for parameter in (ARP_IGNORE, ARP_ANNOUNCE):
         by_value: dict[int, list[Interface]] = {}
-        for interface in state.interfaces:
+        for interface in quiet:
             own = interface.knobs.get(parameter)
-            if not interface.does_arp and own != 0:
+            if own != 0:
                 by_value.setdefault(own, []).append(interface)
         all_value = state.all.get(parameter)
         for own, members in by_value.items():
