@@ -208,15 +208,15 @@ def _unread(sources: Iterable[str]) -> Finding:
 
 def redirected_vips(
     state: HostState, vips: Sequence[IPv4Address]
-) -> tuple[list[IPv4Address], list[Finding]]:
+) -> tuple[Sequence[IPv4Address], list[Finding]]:
     """The VIPs to judge as real-server VIPs, and OK findings for VIPs that are no address
     of the node but a nat REDIRECT (or DNAT to a local address) takes their traffic."""
     nat = state.nat
     if nat is None:
-        return list(vips), []  # rules not read: the usual case, so no look-up per VIP
+        return vips, []  # rules not read: the usual case, so no look-up per VIP
     absent = [vip for vip in vips if not state.addresses_of(vip)]
     if not absent:
-        return list(vips), []
+        return vips, []
     findings = []
     taken: set[IPv4Address] = set()
     if nat.rules:

@@ -192,6 +192,8 @@ def _on_link_vips(
     state: HostState, vips: Sequence[IPv4Address], groups: Sequence[KnobGroup]
 ) -> list[tuple[tuple[Interface, ...], tuple[IPv4Address, ...]]]:
     """Per group with arp_announce 1: its interfaces that have a VIP on-link, and those VIPs."""
+    if not any(announce_rule(g.effective) is AnnounceRule.ON_LINK_SOURCE for g in groups):
+        return [((), ()) for _ in groups]  # the usual host: arp_announce 2 (or 0) everywhere
     index = SubnetIndex()
     members: list[tuple[int, Interface]] = []
     for n, group in enumerate(groups):

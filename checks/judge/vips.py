@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from ipaddress import AddressValueError, IPv4Address, IPv4Network
 
 from ..errors import ConfigError
@@ -65,6 +65,16 @@ def _mask(prefixlen: int) -> int:
     return (0xFFFFFFFF << (32 - prefixlen)) & 0xFFFFFFFF
 
 
-def vips_key(vips: Iterable[IPv4Address]) -> tuple[int, ...]:
-    """The VIPs as a memo key: IPv4Address hashes through hex(), an int does not."""
-    return tuple(int(vip) for vip in vips)
+def vips_key(vips: Sequence[IPv4Address]) -> tuple[int, ...]:
+    """The VIPs as a memo key: IPv4Address hashes through hex(), an int does not. The
+    running state and its boot views are judged with the same sequence: made once for it."""
+    global _last_key
+    seen, key = _last_key  # one read of an immutable pair: safe beside other threads
+    if seen is not vips:
+        key = tuple(int(vip) for vip in vips)
+        _last_key = (vips, key)
+    return key
+
+
+# The last sequence vips_key() saw (held, so its identity cannot be reused) and its key.
+_last_key: tuple[object, tuple[int, ...]] = (None, ())
