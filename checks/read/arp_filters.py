@@ -27,16 +27,15 @@ from ipaddress import IPv4Address, IPv4Network
 
 from ..record import TYPE_CHECKING, Record
 from .rule_tools import (
-    ToolError,
     Unreadable,
     base_chains,
     describe_nft,
+    gather,
     legacy_listing,
     nft_networks,
     parse_nft_document,
     run_tool,
     tables_with_xt,
-    unreadable,
 )
 
 if TYPE_CHECKING:
@@ -180,40 +179,37 @@ def read_arp_filters() -> ArpFilters:
     """Every ARP filter rule of the reader's network namespace; never raises for a source."""
     rules: list[ArpRule] = []
     problems: list[Unreadable] = []
-    try:
-        ruleset = parse_nft_document(run_tool("nft", ["-j", "list", "ruleset", "arp"]))
-        replaced = set()
-        # arptables-nft's mangle shows in nft's JSON as a bare `xt target mangle`.
-        if ("arp", "filter") in tables_with_xt(ruleset):
-            try:
-                listing = run_tool("arptables-nft", ["-L", "-n"])
-                rules.extend(parse_arptables_list(listing, "arptables-nft"))
-                replaced.add(("arp", "filter"))
-            except ToolError as err:
-                problems.append(unreadable("arptables-nft", err))
-        rules.extend(nft_arp_rules(ruleset, skip_tables=replaced))
-    except ToolError as err:
-        problems.append(unreadable("nft", err))
-    except ValueError as err:
-        problems.append(Unreadable("nft", f"cannot understand its rules: {err}"))
-    legacy = _read_legacy()
+    gather("nft", lambda: _nft_rules(problems), rules, problems)
+    legacy = legacy_listing(
+        _ARP_TABLES_NAMES, None, "arptables-legacy", "arptables-legacy", ["-L", "-n"]
+    )
     if isinstance(legacy, Unreadable):
         problems.append(legacy)
-    else:
-        rules.extend(legacy)
+    elif legacy is not None:
+        listing = legacy
+        gather(
+            "arptables-legacy",
+            lambda: parse_arptables_list(listing, "arptables-legacy"),
+            rules,
+            problems,
+        )
     return ArpFilters(tuple(rules), tuple(problems))
 
 
-def _read_legacy() -> list[ArpRule] | Unreadable:
-    listing = legacy_listing(
-        _ARP_TABLES_NAMES, None, "arptables-legacy", "arptables-legacy", ["-L", "-n"]
-    )
-    if listing is None or isinstance(listing, Unreadable):
-        return listing or []
-    try:
-        return parse_arptables_list(listing, "arptables-legacy")
-    except ValueError as err:
-        return Unreadable("arptables-legacy", f"cannot understand its rules: {err}")
+def _nft_rules(problems: list[Unreadable]) -> list[ArpRule]:
+    """nft's arp tables; arptables-nft's own listing for a table whose mangle nft's JSON
+    shows only as a bare `xt target mangle`."""
+    ruleset = parse_nft_document(run_tool("nft", ["-j", "list", "ruleset", "arp"]))
+    rules: list[ArpRule] = []
+    replaced = set()
+    xt = ("arp", "filter") in tables_with_xt(ruleset)
+    if xt and gather("arptables-nft", _arptables_nft, rules, problems):
+        replaced.add(("arp", "filter"))
+    return rules + nft_arp_rules(ruleset, skip_tables=replaced)
+
+
+def _arptables_nft() -> list[ArpRule]:
+    return parse_arptables_list(run_tool("arptables-nft", ["-L", "-n"]), "arptables-nft")
 
 
 # --- arptables -L -n ------------------------------------------------------------------------

@@ -22,16 +22,15 @@ from ipaddress import IPv4Address, IPv4Network
 
 from ..record import TYPE_CHECKING, Record
 from .rule_tools import (
-    ToolError,
     Unreadable,
     base_chains,
     describe_nft,
     describe_nft_value,
+    gather,
     legacy_listing,
     nft_networks,
     parse_nft_document,
     run_tool,
-    unreadable,
 )
 
 if TYPE_CHECKING:
@@ -101,40 +100,32 @@ def read_nat_redirects() -> NatRedirects:
     rules: list[NatRule] = []
     problems: list[Unreadable] = []
     owned: set[tuple[str, str]] = set()
-    try:
-        rules.extend(
-            parse_iptables_save(run_tool("iptables-nft-save", ["-t", "nat"]), "iptables-nft")
-        )
+
+    def iptables_nft() -> list[NatRule]:
+        return parse_iptables_save(run_tool("iptables-nft-save", ["-t", "nat"]), "iptables-nft")
+
+    if gather("iptables-nft", iptables_nft, rules, problems):
         owned.add(("ip", "nat"))
-    except ToolError as err:
-        problems.append(unreadable("iptables-nft", err))
-    except ValueError as err:
-        problems.append(Unreadable("iptables-nft", f"cannot understand its rules: {err}"))
-    try:
+
+    def nft() -> list[NatRule]:
         ruleset = parse_nft_document(run_tool("nft", ["-j", "list", "ruleset"]))
-        rules.extend(nft_nat_rules(ruleset, skip_tables=owned))
-    except ToolError as err:
-        problems.append(unreadable("nft", err))
-    except ValueError as err:
-        problems.append(Unreadable("nft", f"cannot understand its rules: {err}"))
-    legacy = _read_legacy()
-    if isinstance(legacy, Unreadable):
-        problems.append(legacy)
-    else:
-        rules.extend(legacy)
-    return NatRedirects(tuple(rules), tuple(problems))
+        return nft_nat_rules(ruleset, skip_tables=owned)
 
-
-def _read_legacy() -> list[NatRule] | Unreadable:
-    listing = legacy_listing(
+    gather("nft", nft, rules, problems)
+    legacy = legacy_listing(
         _IP_TABLES_NAMES, "nat", "iptables-legacy", "iptables-legacy-save", ["-t", "nat"]
     )
-    if listing is None or isinstance(listing, Unreadable):
-        return listing or []
-    try:
-        return parse_iptables_save(listing, "iptables-legacy")
-    except ValueError as err:
-        return Unreadable("iptables-legacy", f"cannot understand its rules: {err}")
+    if isinstance(legacy, Unreadable):
+        problems.append(legacy)
+    elif legacy is not None:
+        listing = legacy
+        gather(
+            "iptables-legacy",
+            lambda: parse_iptables_save(listing, "iptables-legacy"),
+            rules,
+            problems,
+        )
+    return NatRedirects(tuple(rules), tuple(problems))
 
 
 # --- iptables-save -t nat -------------------------------------------------------------------

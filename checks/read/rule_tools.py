@@ -13,15 +13,16 @@ import selectors
 import shutil
 import subprocess
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from ipaddress import IPv4Address, IPv4Network, summarize_address_range
 
 from ..record import TYPE_CHECKING, Record
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, TypeVar
 
     NftObject = dict[str, Any]
+    R = TypeVar("R")
 
 TOOL_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 TOOL_TIMEOUT_S = 5.0
@@ -123,6 +124,22 @@ def unreadable(source: str, error: ToolError | OSError) -> Unreadable:
     if os.geteuid() != 0:
         reason += "; reading firewall rules needs CAP_NET_ADMIN: run as root"
     return Unreadable(source, reason)
+
+
+def gather(
+    source: str, read: Callable[[], list[R]], rules: list[R], problems: list[Unreadable]
+) -> bool:
+    """read()'s rules added to *rules*, or why *source* could not be read added to
+    *problems* (a tool that failed, output that could not be understood); never raises."""
+    try:
+        rules.extend(read())
+    except ToolError as err:
+        problems.append(unreadable(source, err))
+    except ValueError as err:
+        problems.append(Unreadable(source, f"cannot understand its rules: {err}"))
+    else:
+        return True
+    return False
 
 
 def legacy_listing(
