@@ -22,7 +22,7 @@ from ..finding import LEAK_CAUSES, PLACEMENT_CAUSES, Cause, Severity
 from ..model import Role
 from ..names import printable
 from ..record import TYPE_CHECKING
-from .nagios_args import build_parser
+from .nagios_args import STATUS_LINE_MAX, build_parser, error_line
 from .options import node_check
 from .text import (
     PROBE_CAUSES,
@@ -47,8 +47,6 @@ _STATES = {
     Severity.UNKNOWN: nagiosplugin.Unknown,
 }
 _COUNTED = (Severity.CRITICAL, Severity.WARNING, Severity.UNKNOWN)
-# Pagers and dashboards cut the status line near 90 characters.
-STATUS_LINE_MAX = 90
 
 
 class ArpResource(nagiosplugin.Resource):  # type: ignore[misc]
@@ -178,14 +176,16 @@ class ArpSummary(nagiosplugin.Summary):  # type: ignore[misc]
 
     def problem(self, results: nagiosplugin.Results) -> str:
         assessment = self.resource.assessment
-        if assessment is None:
-            return str(results.first_significant.hint)
-        return problem_line(assessment, str(results.first_significant.state).upper())
+        state = str(results.first_significant.state).upper()
+        if assessment is None:  # a read or argument error: its message, bounded
+            return error_line(str(results.first_significant.hint), state)
+        return problem_line(assessment, state)
 
     def verbose(self, results: nagiosplugin.Results) -> list[str]:
         assessment = self.resource.assessment
-        if assessment is None:
-            return []
+        if assessment is None:  # the whole message, when the status line had to cut it
+            hint = printable(str(results.first_significant.hint))
+            return [hint] if hint != error_line(hint, "UNKNOWN") else []
         lines = finding_lines(assessment.ranked(), assessment.role)
         lines += fix_file_lines(assessment.findings, assessment.role)
         return within_budget(lines)

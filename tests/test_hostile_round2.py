@@ -1,0 +1,68 @@
+"""Hostile input, round 2: each test is a fault seen from outside, kept fixed.
+
+Offline trees, saved `ip -json address` output and option values a new user or a copied
+host can hand the faces; each test names the promise it holds the face to.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from fake_host import FakeHost
+
+PLUGIN = os.path.join(os.path.dirname(sys.executable), "check_lvs_arp")
+VIP = "10.0.0.100"
+UNKNOWN = 3
+
+
+def run_plugin(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([PLUGIN, *args], capture_output=True, text=True, timeout=60, check=False)
+
+
+def status_line(stdout: str) -> str:
+    return stdout.splitlines()[0].split(" | ")[0]
+
+
+# -- the status line of an error is one line of at most 90 characters ---------------------
+
+
+def test_a_long_read_error_keeps_the_status_line_within_90_characters(tmp_path: Path) -> None:
+    tree = FakeHost().loopback(f"{VIP}/32").interface("eth0", "10.0.0.10/24").write(tmp_path)
+    tree.conf_file("eth0", "arp_ignore").write_text("")  # empty: not an integer
+    done = run_plugin("-r", "realserver", *tree.plugin_args(), "--no-boot-check", "-v")
+    assert done.returncode == UNKNOWN
+    line = status_line(done.stdout)
+    assert line.startswith("LVS_ARP UNKNOWN - ")
+    assert len(line) <= 90, line
+    # The whole message, with the path that was cut, follows with -v.
+    assert str(tree.conf_file("eth0", "arp_ignore")) in done.stdout.splitlines()[1]
+
+
+def test_a_name_with_a_line_break_in_a_read_error_does_not_split_the_status_line(
+    tmp_path: Path,
+) -> None:
+    tree = FakeHost().loopback(f"{VIP}/32").interface("eth0", "10.0.0.10/24").write(tmp_path)
+    odd = tree.proc_root / "sys/net/ipv4/conf/nl\nx"
+    odd.mkdir()
+    (odd / "arp_ignore").write_text("0\n")
+    (odd / "arp_announce").write_text("0\n")  # no flags file under --sys-root: a ReadError
+    done = run_plugin("-r", "realserver", *tree.plugin_args(), "--no-boot-check", "-v")
+    assert done.returncode == UNKNOWN
+    first, whole = done.stdout.splitlines()[:2]
+    assert first.startswith("LVS_ARP UNKNOWN - ")
+    assert len(first) <= 90, first
+    assert whole.startswith(str(tree.sys_root)), whole  # the message is one line
+    assert "/nl\\x0ax/flags does not exist" in whole
+
+
+def test_a_long_argument_error_keeps_the_status_line_within_90_characters() -> None:
+    done = run_plugin("-r", "realserver", "--vip", "010.0.0.1")
+    assert done.returncode == UNKNOWN
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("LVS_ARP UNKNOWN - --vip '010.0.0.1'")
+    assert len(lines[0]) <= 90, lines[0]
+    assert lines[1].startswith("usage: check_lvs_arp")
+    assert "Leading zeros" in lines[-1]  # the whole message, after the usage
