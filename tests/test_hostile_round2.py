@@ -66,3 +66,25 @@ def test_a_long_argument_error_keeps_the_status_line_within_90_characters() -> N
     assert len(lines[0]) <= 90, lines[0]
     assert lines[1].startswith("usage: check_lvs_arp")
     assert "Leading zeros" in lines[-1]  # the whole message, after the usage
+
+
+# -- a saved `ip -json address` of a host with a name that is not UTF-8 ---------------------
+
+
+def test_ip_json_with_a_name_that_is_not_utf8_is_read_as_the_netlink_reader_reads_it(
+    tmp_path: Path,
+) -> None:
+    """iproute2 writes interface names as their raw bytes (iproute2's jsonw escapes only '"',
+    '\\\\' and control characters), so `ip -json address` on a host with such a name is not
+    UTF-8; the offline check must still read it, names as surrogate escapes."""
+    from checks.read.ip_json import read_ip_json
+
+    saved = tmp_path / "ip.json"
+    saved.write_bytes(
+        b'[{"ifindex":1,"ifname":"lo","addr_info":[{"family":"inet","local":"10.0.0.100",'
+        b'"prefixlen":32,"scope":"host"}]},{"ifindex":2,"ifname":"\xff\xfeab","addr_info":'
+        b'[{"family":"inet","local":"192.0.2.9","prefixlen":24,"scope":"global"}]}]'
+    )
+    addresses = read_ip_json(str(saved))
+    assert [a.interface for a in addresses] == ["lo", "\udcff\udcfeab"]
+    assert os.fsencode(addresses[1].interface) == b"\xff\xfeab"
