@@ -88,3 +88,40 @@ def test_ip_json_with_a_name_that_is_not_utf8_is_read_as_the_netlink_reader_read
     addresses = read_ip_json(str(saved))
     assert [a.interface for a in addresses] == ["lo", "\udcff\udcfeab"]
     assert os.fsencode(addresses[1].interface) == b"\xff\xfeab"
+
+
+# -- a fix command pasted into a shell names exactly the interface, and runs nothing else ----
+
+ODD_NAMES = ["a;touch pwned", "$(touch pwned)", "x=y'2\"", "`touch pwned`", "\udcff\udcfeab"]
+
+
+def _argv_in_bash(command: str, cwd: Path) -> list[bytes]:
+    """The argv bash gives `ip` for *command*, with `ip` a function that prints it."""
+    script = 'ip() { printf "%s\\0" "$@"; }\n' + command + "\n"
+    done = subprocess.run(["bash", "-c", script], capture_output=True, cwd=cwd, check=True)
+    return done.stdout.split(b"\0")[:-1]
+
+
+def test_placement_commands_quote_interface_names_for_the_shell(tmp_path: Path) -> None:
+    from ipaddress import IPv4Address, IPv4Interface
+
+    from checks.judge.remedy import move_vips_to_lo, narrow_vips
+    from checks.model import Address
+
+    for name in ODD_NAMES:
+        held = Address(name, IPv4Interface(f"{VIP}/24").ip, 24, 0)
+        commands = move_vips_to_lo([IPv4Address(VIP)], [held]).commands
+        commands += narrow_vips([held]).commands
+        for command in commands:
+            if "dev lo" in command:
+                continue
+            argv = _argv_in_bash(command, tmp_path)
+            assert argv[argv.index(b"dev") + 1] == os.fsencode(name), (command, argv)
+        assert not (tmp_path / "pwned").exists()
+
+
+def test_the_plugin_prints_a_quoted_fix_for_a_vip_on_an_odd_interface(tmp_path: Path) -> None:
+    name = "a;touch pwned"
+    host = FakeHost(1, 2, 1, 2).loopback().interface(name, f"{VIP}/32", "10.0.0.10/24")
+    done = run_plugin("-r", "realserver", *host.write(tmp_path).plugin_args(), "--vip", VIP, "-v")
+    assert f"ip addr del {VIP}/32 dev 'a;touch pwned'" in done.stdout, done.stdout
