@@ -125,3 +125,71 @@ def test_the_plugin_prints_a_quoted_fix_for_a_vip_on_an_odd_interface(tmp_path: 
     host = FakeHost(1, 2, 1, 2).loopback().interface(name, f"{VIP}/32", "10.0.0.10/24")
     done = run_plugin("-r", "realserver", *host.write(tmp_path).plugin_args(), "--vip", VIP, "-v")
     assert f"ip addr del {VIP}/32 dev 'a;touch pwned'" in done.stdout, done.stdout
+
+
+# -- every document lvs-arp-preflight --json prints follows its own --schema ----------------
+
+PREFLIGHT = os.path.join(os.path.dirname(sys.executable), "lvs-arp-preflight")
+
+
+def _preflight_document(*args: str) -> dict[str, object]:
+    import json
+
+    import jsonschema
+
+    schema = json.loads(
+        subprocess.run([PREFLIGHT, "--schema"], capture_output=True, check=True).stdout
+    )
+    done = subprocess.run([PREFLIGHT, "--json", *args], capture_output=True, check=False)
+    found: dict[str, object] = json.loads(done.stdout)
+    jsonschema.validate(found, schema, cls=jsonschema.Draft202012Validator)
+    return found
+
+
+def _causes(found: dict[str, object]) -> set[str]:
+    checks = found["checks"]
+    assert isinstance(checks, list)
+    return {c["cause"] for c in checks}
+
+
+def test_preflight_json_for_role_both_follows_the_schema(tmp_path: Path) -> None:
+    host = FakeHost(1, 2, 1, 2).loopback(f"{VIP}/32").interface("eth0", "10.0.0.10/24")
+    found = _preflight_document("-r", "both", "--vip", VIP, *host.write(tmp_path).plugin_args())
+    assert found["role"] == "both"
+
+
+def test_preflight_json_with_a_no_effect_note_follows_the_schema(tmp_path: Path) -> None:
+    host = FakeHost(1, 2, 1, 2).loopback(f"{VIP}/32", ignore=1).interface("eth0", "10.0.0.10/24")
+    found = _preflight_document("-r", "realserver", *host.write(tmp_path).plugin_args())
+    assert "no_effect" in _causes(found)
+
+
+def test_preflight_json_of_a_vip_answered_by_interfaces_with_different_values(
+    tmp_path: Path,
+) -> None:
+    """Director, VIP only on lo, answered by two interfaces whose own arp_ignore differ
+    (0, and the reserved 4 that behaves as 0): the setting has no single value."""
+    host = (
+        FakeHost()
+        .loopback(f"{VIP}/32")
+        .interface("eth0", "10.0.0.10/24")
+        .interface("eth1", "10.0.1.10/24", ignore=4)
+    )
+    args = ("-r", "director", "--vip", VIP, "--no-boot-check", *host.write(tmp_path).plugin_args())
+    found = _preflight_document(*args)
+    assert "vip_answered_by_accident" in _causes(found)
+
+
+def test_the_schema_knows_every_cause_and_every_fix_file() -> None:
+    import json
+
+    from checks.finding import Cause
+    from checks.judge.remedy import SYSCTL_FILES
+
+    done = subprocess.run([PREFLIGHT, "--schema"], capture_output=True, check=True)
+    schema = json.loads(done.stdout)
+    check = schema["$defs"]["check"]["properties"]
+    assert set(check["cause"]["enum"]) == {c.value for c in Cause}
+    assert set(check["consequences"]["items"]["enum"]) == {c.value for c in Cause}
+    path = schema["properties"]["sysctl_file"]["oneOf"][1]["properties"]["path"]
+    assert set(path["enum"]) == set(SYSCTL_FILES.values())
