@@ -193,3 +193,28 @@ def test_the_schema_knows_every_cause_and_every_fix_file() -> None:
     assert set(check["consequences"]["items"]["enum"]) == {c.value for c in Cause}
     path = schema["properties"]["sysctl_file"]["oneOf"][1]["properties"]["path"]
     assert set(path["enum"]) == set(SYSCTL_FILES.values())
+
+
+# -- a huge sysctl.d file costs a bounded read, and is UNKNOWN, never an out-of-memory kill --
+
+
+def test_a_sysctl_d_file_past_the_cap_is_unknown_naming_it(tmp_path: Path) -> None:
+    from checks.boot import sysctl_d
+    from checks.boot.view import read_boot_view
+
+    huge = tmp_path / "etc/sysctl.d/50-huge.conf"
+    huge.parent.mkdir(parents=True)
+    line = b"net.ipv4.conf.eth0.arp_ignore = 1\n"
+    with open(huge, "wb") as handle:  # short lines: each would become a record
+        handle.write(line * (sysctl_d.CONF_FILE_CAP // len(line) + 1))
+    issues = read_boot_view(["eth0"], str(tmp_path)).issues
+    assert [(i.path, i.kind) for i in issues] == [("/etc/sysctl.d/50-huge.conf", "too_large")]
+    assert "larger than 16 MiB" in issues[0].message
+
+    host = FakeHost(1, 2, 1, 2).loopback(f"{VIP}/32").interface("eth0", "10.0.0.10/24")
+    tree = host.write(tmp_path / "host")
+    done = run_plugin("-r", "realserver", *tree.plugin_args(), f"--sysctl-root={tmp_path}")
+    assert done.returncode == UNKNOWN, done.stdout
+    assert status_line(done.stdout).startswith(
+        "LVS_ARP UNKNOWN - /etc/sysctl.d/50-huge.conf is too large to judge"
+    )

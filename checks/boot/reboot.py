@@ -18,7 +18,7 @@ from ..judge.remedy import sysctl_file
 from ..model import HostState, Role
 from ..record import TYPE_CHECKING
 from .state import BootValue, RunningValues, boot_scenarios, boot_value, same_knobs
-from .sysctl_d import NOT_ASSIGNMENT, UNREADABLE_DIR, UNREADABLE_FILE
+from .sysctl_d import NOT_ASSIGNMENT, TOO_LARGE, UNREADABLE_DIR, UNREADABLE_FILE
 
 if TYPE_CHECKING:
     from ..assess import Policy
@@ -182,7 +182,7 @@ def is_glob(key: str) -> bool:
 
 # A boot view with a file or directory it could not read cannot say what boot sets: those
 # are UNKNOWN, and no reboot verdict is drawn from the rest ("nothing sets it" would lie).
-_UNJUDGEABLE = frozenset({UNREADABLE_FILE, UNREADABLE_DIR})
+_UNJUDGEABLE = frozenset({UNREADABLE_FILE, UNREADABLE_DIR, TOO_LARGE})
 _ISSUE_SEVERITY = {NOT_ASSIGNMENT: Severity.INFO}  # a line naming no ARP knob: a remark
 
 
