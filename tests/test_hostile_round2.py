@@ -218,3 +218,32 @@ def test_a_sysctl_d_file_past_the_cap_is_unknown_naming_it(tmp_path: Path) -> No
     assert status_line(done.stdout).startswith(
         "LVS_ARP UNKNOWN - /etc/sysctl.d/50-huge.conf is too large to judge"
     )
+
+
+# -- two interfaces never share a label set in the exporter's output -------------------------
+
+
+def test_a_name_spelling_another_names_escape_gets_its_own_series(tmp_path: Path) -> None:
+    """The kernel allows both the byte 0xff and a backslash in a name: the interface b'\\xffQ'
+    and the one named with the four characters `\\xffQ` must stay two series."""
+    from checks.assess import NodeCheck
+    from checks.model import Role
+    from exporter.collector import ArpCollector, build_registry
+    from exporter.exposition import text_format
+
+    byte_name, text_name = os.fsdecode(b"\xffQ"), "\\xffQ"
+    host = FakeHost(1, 2, 1, 2).loopback(f"{VIP}/32")
+    host.interface(byte_name, "10.0.0.10/24").interface(text_name, "10.0.1.10/24")
+    tree = host.write(tmp_path)
+    check = NodeCheck(
+        Role.REALSERVER,
+        proc_root=str(tree.proc_root),
+        sys_root=str(tree.sys_root),
+        ip_json=str(tree.ip_json),
+    )
+    body = text_format(build_registry(ArpCollector(check), process=False).collect())
+    series = [line for line in body.decode().splitlines() if line and not line.startswith("#")]
+    keys = [line.rsplit(" ", 1)[0] for line in series]
+    assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
+    assert 'lvs_arp_sysctl_raw_value{interface="\\\\xffQ",parameter="arp_ignore"}' in keys
+    assert 'lvs_arp_sysctl_raw_value{interface="\\\\\\\\xffQ",parameter="arp_ignore"}' in keys

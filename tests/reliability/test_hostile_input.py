@@ -360,8 +360,8 @@ def test_the_exposition_is_valid_utf8_and_names_every_interface(host: FakeHost) 
         )
         body = text_format(build_registry(collector).collect())
     assert b"lvs_arp_scrape_success 1" in body
-    # A name that is not UTF-8 shows its bytes as \xNN, as the library prints file names.
-    expected = {printable(i.name) for i in host.interfaces} | {"all", "default"}
+    # As every face shows names: bytes that are not UTF-8 as \xNN, a backslash doubled.
+    expected = {one_line(i.name) for i in host.interfaces} | {"all", "default"}
     assert exposed_interfaces(body) == expected
 
 
