@@ -92,7 +92,7 @@ def test_ip_json_with_a_name_that_is_not_utf8_is_read_as_the_netlink_reader_read
 
 # -- a fix command pasted into a shell names exactly the interface, and runs nothing else ----
 
-ODD_NAMES = ["a;touch pwned", "$(touch pwned)", "x=y'2\"", "`touch pwned`", "\udcff\udcfeab"]
+ODD_NAMES = ["a;touch pwned", "$(touch pwned)", "x=y'2\"", "`touch pwned`", "\udcff\udcfeab", "p|q"]
 
 
 def _argv_in_bash(command: str, cwd: Path) -> list[bytes]:
@@ -247,3 +247,22 @@ def test_a_name_spelling_another_names_escape_gets_its_own_series(tmp_path: Path
     assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
     assert 'lvs_arp_sysctl_raw_value{interface="\\\\xffQ",parameter="arp_ignore"}' in keys
     assert 'lvs_arp_sysctl_raw_value{interface="\\\\\\\\xffQ",parameter="arp_ignore"}' in keys
+
+
+# -- '|' in an interface name: never dropped from the plugin's output ------------------------
+
+
+def test_a_pipe_in_a_name_is_shown_not_dropped_and_adds_no_warning_lines(tmp_path: Path) -> None:
+    """nagiosplugin drops '|' from the status line, long output and perfdata labels (so
+    interface `p|q` printed as `pq`, the label of an interface `pq`) and adds a warning line
+    each time. The plugin shows it as \\x7c, as it shows other bytes it cannot print."""
+    host = FakeHost(0, 0, 1, 2).loopback(f"{VIP}/32").interface("p|q", "10.0.0.10/24")
+    host.interface("pq", "10.0.1.10/24", ignore=1, announce=2)
+    args = ("-r", "realserver", *host.write(tmp_path).plugin_args(), "--no-boot-check")
+    done = run_plugin(*args, "--perfdata-interfaces", "p")
+    assert "warning:" not in done.stdout + done.stderr, done.stdout
+    assert "p\\x7cq_arp_ignore=0 " in done.stdout and "pq_arp_ignore=1 " in done.stdout
+    verbose = run_plugin(*args, "-v").stdout
+    assert "warning:" not in verbose, verbose
+    assert "p\\x7cq" in verbose
+    assert verbose.count("|") == 1  # the perfdata separator alone

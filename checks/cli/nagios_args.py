@@ -22,11 +22,19 @@ NAME = "LVS_ARP"
 STATUS_LINE_MAX = 90
 
 
+def no_pipe(text: str) -> str:
+    """*text* with '|' as `\\x7c`: the plugin output's perfdata separator. nagiosplugin
+    would drop the character (interface `p|q` would print, and graph, as `pq`) and add a
+    warning line; the kernel allows it in interface names. printable() has doubled every
+    backslash already, so the name `p\\x7cq` still prints apart from `p|q`."""
+    return text.replace("|", "\\x7c")
+
+
 def error_line(message: str, state: str = "UNKNOWN") -> str:
     """*message* (an error that may name paths from an offline tree) as the status line's
     summary: one line, as names.printable() shows it, cut with '…' so that the line with
     its prefix is at most STATUS_LINE_MAX characters."""
-    text = printable(message)
+    text = no_pipe(printable(message))
     room = STATUS_LINE_MAX - len(f"{NAME} {state} - ")
     return text if len(text) <= room else text[: room - 1] + "…"
 
@@ -57,8 +65,8 @@ class PluginArgumentParser(argparse.ArgumentParser):
         line = error_line(message)
         print(f"{NAME} UNKNOWN - {line}")
         self.print_usage(sys.stdout)
-        if line != printable(message):
-            print(printable(message))
+        if line != no_pipe(printable(message)):
+            print(no_pipe(printable(message)))
         sys.exit(UNKNOWN_EXIT)
 
 

@@ -134,12 +134,13 @@ def shell_word(name: str) -> str:
     The kernel takes any bytes but '/', ':', white space and NUL in a name (dev_valid_name()
     in net/core/dev.c), so `a;reboot` or `$(id)` are interface names: a name of safe
     characters is left as it is, a printable one is single-quoted (shlex.quote), and one
-    holding control characters or bytes that are not UTF-8 (surrogate escapes) is spelled
-    in bash's $'...' with \\xNN escapes.
+    holding control characters, bytes that are not UTF-8 (surrogate escapes) or '|' (which
+    a Nagios plugin cannot print: it separates perfdata) is spelled in bash's $'...' with
+    \\xNN escapes.
     """
     if _SHELL_SAFE.fullmatch(name):
         return name
-    if name.isprintable():
+    if name.isprintable() and "|" not in name:
         return shlex.quote(name)
     raw = name.encode("utf-8", "surrogateescape")
     return "$'" + "".join(_ansi_c(byte) for byte in raw) + "'"
@@ -150,7 +151,7 @@ _SHELL_SAFE = re.compile(r"[A-Za-z0-9_.@%+,-]+")
 
 def _ansi_c(byte: int) -> str:
     char = chr(byte)
-    if 0x20 <= byte < 0x7F and char not in "'\\":
+    if 0x20 <= byte < 0x7F and char not in "'\\|":
         return char
     return f"\\x{byte:02x}"
 
