@@ -266,3 +266,56 @@ def test_a_pipe_in_a_name_is_shown_not_dropped_and_adds_no_warning_lines(tmp_pat
     assert "warning:" not in verbose, verbose
     assert "p\\x7cq" in verbose
     assert verbose.count("|") == 1  # the perfdata separator alone
+
+
+# -- the reboot view costs interfaces + VIPs, never their product ----------------------------
+
+
+def _vip_hashes_of_a_check(tmp_path: Path, interfaces: int, vips: int) -> int:
+    """IPv4Address hashes one judged run takes: a real server sound now only by its
+    interfaces' own values, which an empty sysctl.d would lose: one cause names every
+    interface and every VIP."""
+    import ipaddress
+
+    from checks.assess import NodeCheck
+    from checks.model import Role
+
+    host = FakeHost(0, 0, 1, 2).loopback(
+        *(f"10.1.{n // 250}.{n % 250 + 1}/32" for n in range(vips))
+    )
+    for n in range(interfaces):  # each interface's own entry hides the VIPs, until a reboot
+        host.interface(f"eth{n}", f"172.16.{n // 250}.{n % 250 + 1}/24", ignore=1, announce=2)
+    tree = host.write(tmp_path / f"{interfaces}-{vips}")
+    boot = tmp_path / f"boot-{interfaces}-{vips}"
+    (boot / "etc/sysctl.d").mkdir(parents=True)
+    check = NodeCheck(
+        Role.REALSERVER,
+        proc_root=str(tree.proc_root),
+        sys_root=str(tree.sys_root),
+        ip_json=str(tree.ip_json),
+        sysctl_root=str(boot),
+    )
+    calls = 0
+    original = ipaddress.IPv4Address.__hash__
+
+    def counted(self: ipaddress.IPv4Address) -> int:
+        nonlocal calls
+        calls += 1
+        return original(self)
+
+    ipaddress.IPv4Address.__hash__ = counted  # type: ignore[method-assign]
+    try:
+        assessment = check.assess()
+    finally:
+        ipaddress.IPv4Address.__hash__ = original  # type: ignore[method-assign]
+    lost = [f for f in assessment.findings if f.cause.value == "lost_at_reboot"]
+    assert lost and max(len(f.vips) for f in lost) == vips
+    return calls
+
+
+def test_the_reboot_view_hashes_vips_in_proportion_to_interfaces_plus_vips(
+    tmp_path: Path,
+) -> None:
+    small = _vip_hashes_of_a_check(tmp_path, 40, 60)
+    large = _vip_hashes_of_a_check(tmp_path, 160, 240)  # 4x each: the product is 16x
+    assert large < 6 * small, (small, large)
