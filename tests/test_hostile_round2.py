@@ -319,3 +319,19 @@ def test_the_reboot_view_hashes_vips_in_proportion_to_interfaces_plus_vips(
     small = _vip_hashes_of_a_check(tmp_path, 40, 60)
     large = _vip_hashes_of_a_check(tmp_path, 160, 240)  # 4x each: the product is 16x
     assert large < 6 * small, (small, large)
+
+
+# -- a probe window the run accepts leaves it time to read and judge the host ----------------
+
+
+def test_a_window_that_leaves_no_time_to_judge_is_refused_at_start(tmp_path: Path) -> None:
+    """--probe-window 9.99 with -t 10 was taken, then every run timed out (UNKNOWN), and an
+    exporter with 4.99 s in a 5 s scrape timeout never scraped successfully."""
+    from exporter import cli as exporter_cli
+
+    done = run_plugin("-r", "director", "--vip", VIP, "--probe-arp", "--probe-window", "9.99")
+    assert done.returncode == UNKNOWN
+    assert "does not fit in -t 10" in done.stdout.splitlines()[0]
+    base = ["--role", "director", "--probe-arp", "--textfile", str(tmp_path / "x.prom")]
+    assert exporter_cli.run([*base, "--probe-window", "4.99", "--scrape.timeout", "5s"]) == 1
+    assert not (tmp_path / "x.prom").exists()
