@@ -335,3 +335,23 @@ def test_a_window_that_leaves_no_time_to_judge_is_refused_at_start(tmp_path: Pat
     base = ["--role", "director", "--probe-arp", "--textfile", str(tmp_path / "x.prom")]
     assert exporter_cli.run([*base, "--probe-window", "4.99", "--scrape.timeout", "5s"]) == 1
     assert not (tmp_path / "x.prom").exists()
+
+
+# -- --textfile never replaces what is not a regular file ------------------------------------
+
+
+def test_the_textfile_is_never_renamed_over_a_device_fifo_or_link(tmp_path: Path) -> None:
+    """`--textfile /dev/full` replaced the host's /dev/full with a regular file (rename
+    replaces any name). A FIFO and a symbolic link stand in for the device here."""
+    from exporter import cli as exporter_cli
+
+    fifo, link, target = tmp_path / "fifo.prom", tmp_path / "link.prom", tmp_path / "t"
+    os.mkfifo(fifo)
+    target.write_text("kept\n")
+    link.symlink_to(target)
+    tree = FakeHost(1, 2, 1, 2).loopback(f"{VIP}/32").write(tmp_path / "host")
+    for path in (fifo, link):
+        args = ["--role", "realserver", *tree.plugin_args(), "--textfile", str(path)]
+        assert exporter_cli.run(args) == 1
+    assert fifo.is_fifo() and link.is_symlink() and target.read_text() == "kept\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo.prom", "host", "link.prom", "t"]
