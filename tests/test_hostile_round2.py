@@ -355,3 +355,13 @@ def test_the_textfile_is_never_renamed_over_a_device_fifo_or_link(tmp_path: Path
         assert exporter_cli.run(args) == 1
     assert fifo.is_fifo() and link.is_symlink() and target.read_text() == "kept\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo.prom", "host", "link.prom", "t"]
+
+
+def test_a_listen_port_out_of_range_is_named_as_such() -> None:
+    """'127.0.0.1:99999' was refused as if it had no port at all."""
+    import pytest
+
+    from exporter.http_server import ListenAddress, ServeError
+
+    with pytest.raises(ServeError, match="needs a port from 0 to 65535"):
+        ListenAddress.parse("127.0.0.1:99999")
