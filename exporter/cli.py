@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from checks import __version__
 from checks.assess import NodeCheck
 from checks.cli.options import node_check as shared_node_check
+from checks.cli.options import window_fits
 from checks.errors import ConfigError
 
 from . import promlog
@@ -30,11 +31,11 @@ def node_check(options: argparse.Namespace) -> NodeCheck:
     """The plugin's judgement, with a bad boot root, or a probe window the scrape timeout
     would cut short, refused at start, not on every scrape."""
     check = shared_node_check(options)
-    if check.probe is not None and check.probe.window_s >= options.scrape_timeout:
+    if check.probe is not None and not window_fits(check.probe.window_s, options.scrape_timeout):
         raise ConfigError(
             f"--probe-window {check.probe.window_s:g} s does not fit in --scrape.timeout "
-            f"{options.scrape_timeout:g}s: each scrape probes for the whole window; give a "
-            "longer timeout or a shorter window"
+            f"{options.scrape_timeout:g}s: each scrape probes for the whole window, then reads "
+            "and judges the host; give a timeout at least twice the window, or a shorter window"
         )
     return check._replace(sysctl_root=_sysctl_root(check.sysctl_root))
 

@@ -24,6 +24,7 @@ from checks.finding import PLACEMENT_CAUSES, Cause, Finding, Severity
 from checks.judge.probe import PROBE_CAUSES
 from checks.kernel import effective
 from checks.model import PARAMS, HostState, Role
+from checks.names import printable
 from checks.read.arp_probe import Responder
 
 from .read_guard import Failure
@@ -63,8 +64,9 @@ def raw_values(state: HostState) -> GaugeMetricFamily:
     entries = [("all", state.all), (NEW_INTERFACE, state.default)]
     entries += [(i.name, i.knobs) for i in state.interfaces]
     for name, knobs in entries:
+        shown = printable(name)  # one label value per name: see _add_per_interface
         for param in PARAMS:
-            family.add_metric((name, param), knobs.get(param))
+            family.add_metric((shown, param), knobs.get(param))
     return family
 
 
@@ -76,9 +78,10 @@ def effective_values(assessment: Assessment) -> GaugeMetricFamily:
     )
     global_knobs = assessment.state.all
     for interface in assessment.checked:
+        shown = printable(interface.name)
         for param in PARAMS:
             value = effective(global_knobs.get(param), interface.knobs.get(param))
-            family.add_metric((interface.name, param), value)
+            family.add_metric((shown, param), value)
     return family
 
 
@@ -139,8 +142,12 @@ def _add_per_interface(
     # An interface judged though not in `checked` (a director's VIP holder) still counts.
     names += sorted({name for name, _ in unsound} - set(names))
     for name in names:
+        # As every face shows names (names.printable): bytes that are not UTF-8 as \xNN and
+        # a backslash doubled, so the byte 0xff and the four characters `\xff` never share
+        # a label value (two series with one label set).
+        shown = printable(name)
         for param in PARAMS:
-            family.add_metric((name, param), 1 if (name, param) in unsound else 0)
+            family.add_metric((shown, param), 1 if (name, param) in unsound else 0)
 
 
 def causes(assessment: Assessment) -> GaugeMetricFamily:
@@ -232,7 +239,8 @@ def vip_placements(assessment: Assessment) -> InfoMetricFamily:
     for vip in assessment.vips:
         for address in assessment.state.addresses_of(vip):
             scope = _SCOPE_NAMES.get(address.scope, str(address.scope))
-            family.add_metric((str(vip), address.interface, str(address.prefixlen), scope), {})
+            shown = printable(address.interface)
+            family.add_metric((str(vip), shown, str(address.prefixlen), scope), {})
     return family
 
 

@@ -92,7 +92,9 @@ class ListenAddress:
         """Go's forms: "127.0.0.1:9100", "[::1]:9100", "localhost:9100" or ":9100"."""
         host, colon, port = text.strip().rpartition(":")
         if not colon or not (port.isascii() and port.isdigit()) or int(port) > 65535:
-            raise ServeError(f"listen address {text!r} needs a port: HOST:PORT or :PORT")
+            raise ServeError(
+                f"listen address {text!r} needs a port from 0 to 65535: HOST:PORT or :PORT"
+            )
         if host.startswith("[") and host.endswith("]"):
             host = host[1:-1]
             _check_ipv6(text, host)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import stat
 import tempfile
 import threading
 import time
@@ -46,6 +47,7 @@ def write_atomically(path: str, content: bytes) -> None:
     Raises TextfileError (the path could not be written) or Interrupted (SIGTERM or
     SIGINT arrived); either way no temp file is left behind.
     """
+    _refuse_to_replace(path)
     directory = os.path.dirname(os.path.abspath(path))
     prefix = f".{os.path.basename(path)}."
     with _stop_signals_raise():
@@ -69,6 +71,23 @@ def write_atomically(path: str, content: bytes) -> None:
         except Interrupted:
             _remove(temp_path)
             raise
+
+
+def _refuse_to_replace(path: str) -> None:
+    """The rename replaces whatever has the name: `--textfile /dev/null` turned the host's
+    /dev/null into a regular file. Only a regular file (or nothing yet) is replaced."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        raise TextfileError(f"cannot write {path}: {err.strerror}") from err
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a regular file"
+        raise TextfileError(
+            f"{path} is {kind}; not replacing it: give the path of the .prom file in "
+            "node_exporter's --collector.textfile.directory"
+        )
 
 
 def _write(handle: int, content: bytes) -> None:

@@ -64,11 +64,12 @@ def test_the_plugin_refuses_a_bad_timeout_with_unknown_and_usage(
     done = run([PLUGIN, "-r", "realserver", *tree.plugin_args(), "-t", value])
     assert done.returncode == 3, done.stdout
     first, *rest = done.stdout.splitlines()
-    assert first == (
-        f"LVS_ARP UNKNOWN - check_lvs_arp: argument -t/--timeout: "
-        f"{value!r} is not 1 to {MAX_TIMEOUT} seconds"
-    )
+    message = f"check_lvs_arp: argument -t/--timeout: {value!r} is not 1 to {MAX_TIMEOUT} seconds"
+    # At most 90 characters: a message cut to fit is given whole after the usage.
+    assert f"LVS_ARP UNKNOWN - {message}".startswith(first.removesuffix("…"))
+    assert len(first) <= 90
     assert rest[0].startswith("usage: check_lvs_arp")
+    assert first.endswith("seconds") or rest[-1] == message
     assert "Traceback" not in done.stdout + done.stderr
 
 

@@ -18,7 +18,7 @@ from ..judge.remedy import sysctl_file
 from ..model import HostState, Role
 from ..record import TYPE_CHECKING
 from .state import BootValue, RunningValues, boot_scenarios, boot_value, same_knobs
-from .sysctl_d import NOT_ASSIGNMENT, UNREADABLE_DIR, UNREADABLE_FILE
+from .sysctl_d import NOT_ASSIGNMENT, TOO_LARGE, UNREADABLE_DIR, UNREADABLE_FILE
 
 if TYPE_CHECKING:
     from ..assess import Policy
@@ -125,9 +125,15 @@ class _Loss:
         self.interfaces: dict[str, None] = {}
         self.vips: dict[IPv4Address, None] = {}
         self.consequences: dict[Cause, None] = {}
+        self._last: Finding | None = None
 
     def add(self, conf_name: str, finding: Finding, affected: Sequence[Entry]) -> None:
         self.conf_names[conf_name] = None
+        # One finding comes once per entry it affects: its interfaces and VIPs are taken
+        # once, or 2,000 interfaces x 5,000 VIPs would be hashed 10 million times.
+        if finding is self._last:
+            return
+        self._last = finding
         if not self.own:
             self.interfaces.update(dict.fromkeys(n for n, _ in affected if n != NEW_INTERFACE))
         self.vips.update(dict.fromkeys(finding.vips))
@@ -182,7 +188,7 @@ def is_glob(key: str) -> bool:
 
 # A boot view with a file or directory it could not read cannot say what boot sets: those
 # are UNKNOWN, and no reboot verdict is drawn from the rest ("nothing sets it" would lie).
-_UNJUDGEABLE = frozenset({UNREADABLE_FILE, UNREADABLE_DIR})
+_UNJUDGEABLE = frozenset({UNREADABLE_FILE, UNREADABLE_DIR, TOO_LARGE})
 _ISSUE_SEVERITY = {NOT_ASSIGNMENT: Severity.INFO}  # a line naming no ARP knob: a remark
 
 

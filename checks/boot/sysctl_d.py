@@ -31,6 +31,9 @@ _END_OF_LINE = re.compile(rb"\r\n?\0?|\n\r?\0?|\0")
 # LONG_LINE_MAX: read_line() fails on a longer line and parse_file() gives up on the file.
 _LONG_LINE_MAX = 1024 * 1024
 _MAX_LINK_HOPS = 40
+# Past any real sysctl.d file: a `sysctl -a` dump saved as one (about 5 KB per interface)
+# fits for 3,000 interfaces. It bounds memory, since each short line becomes a record.
+CONF_FILE_CAP = 16 << 20
 # strstrip() strips only these; \r and \n never survive the line split.
 _WHITESPACE = " \t"
 _COMMENT_CHARS = "#;"
@@ -48,6 +51,7 @@ ARP_NOT_ASSIGNMENT = "arp_not_assignment"  # the same, naming arp_ignore or arp_
 BAD_VALUE = "bad_value"  # an ARP key the kernel refuses the value of
 BAD_PATTERN = "bad_pattern"  # a glob this check cannot judge
 SYSCTL_CONF_NOT_READ = "sysctl_conf_not_read"  # /etc/sysctl.conf holds ARP keys boot misses
+TOO_LARGE = "too_large"  # a file past CONF_FILE_CAP: not read, so what it sets is not known
 ISSUE_KINDS = (
     UNREADABLE_FILE,
     UNREADABLE_DIR,
@@ -60,6 +64,7 @@ ISSUE_KINDS = (
     BAD_VALUE,
     BAD_PATTERN,
     SYSCTL_CONF_NOT_READ,
+    TOO_LARGE,
 )
 _ARP_PARAMS = ("arp_ignore", "arp_announce")
 
@@ -367,7 +372,10 @@ def _read_bytes(root: str, path: str) -> bytes:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode):
                 raise BootReadError(_not_a_file(path, info), NOT_A_FILE)
-            return handle.read()
+            data = handle.read(CONF_FILE_CAP + 1)  # a file growing as it is read counts too
+            if len(data) > CONF_FILE_CAP:
+                raise BootReadError(_too_large(path), TOO_LARGE)
+            return data
     except OSError as err:
         raise BootReadError(_unreadable(path, err), _unreadable_kind(err)) from err
 
@@ -377,6 +385,14 @@ def _not_a_file(path: str, info: os.stat_result) -> str:
     if stat.S_ISDIR(info.st_mode):
         return f"{shown} is a directory; systemd-sysctl fails to read it and applies nothing"
     return f"{shown} is not a regular file; this check does not read it"
+
+
+def _too_large(path: str) -> str:
+    return (
+        f"{printable(path)} is larger than {CONF_FILE_CAP >> 20} MiB, more than any sysctl.d "
+        "file this check knows of; not read, so what it sets at boot is not known: is it the "
+        "right file?"
+    )
 
 
 def _unreadable(path: str, err: OSError) -> str:

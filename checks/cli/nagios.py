@@ -22,7 +22,7 @@ from ..finding import LEAK_CAUSES, PLACEMENT_CAUSES, Cause, Severity
 from ..model import Role
 from ..names import printable
 from ..record import TYPE_CHECKING
-from .nagios_args import build_parser
+from .nagios_args import STATUS_LINE_MAX, build_parser, error_line, no_pipe
 from .options import node_check
 from .text import (
     PROBE_CAUSES,
@@ -47,8 +47,6 @@ _STATES = {
     Severity.UNKNOWN: nagiosplugin.Unknown,
 }
 _COUNTED = (Severity.CRITICAL, Severity.WARNING, Severity.UNKNOWN)
-# Pagers and dashboards cut the status line near 90 characters.
-STATUS_LINE_MAX = 90
 
 
 class ArpResource(nagiosplugin.Resource):  # type: ignore[misc]
@@ -130,7 +128,7 @@ def label(interface: str, parameter: str) -> str:
     printable() makes it one unambiguous line; the guidelines then want labels with a
     space, quote or '=' quoted, a quote doubled.
     """
-    text = f"{printable(interface)}_{parameter}"
+    text = no_pipe(f"{printable(interface)}_{parameter}")
     if _NEEDS_QUOTES.search(text):
         return "'" + text.replace("'", "''") + "'"
     return text
@@ -178,23 +176,25 @@ class ArpSummary(nagiosplugin.Summary):  # type: ignore[misc]
 
     def problem(self, results: nagiosplugin.Results) -> str:
         assessment = self.resource.assessment
-        if assessment is None:
-            return str(results.first_significant.hint)
-        return problem_line(assessment, str(results.first_significant.state).upper())
+        state = str(results.first_significant.state).upper()
+        if assessment is None:  # a read or argument error: its message, bounded
+            return error_line(str(results.first_significant.hint), state)
+        return problem_line(assessment, state)
 
     def verbose(self, results: nagiosplugin.Results) -> list[str]:
         assessment = self.resource.assessment
-        if assessment is None:
-            return []
+        if assessment is None:  # the whole message, when the status line had to cut it
+            hint = no_pipe(printable(str(results.first_significant.hint)))
+            return [hint] if hint != error_line(hint, "UNKNOWN") else []
         lines = finding_lines(assessment.ranked(), assessment.role)
         lines += fix_file_lines(assessment.findings, assessment.role)
-        return within_budget(lines)
+        return within_budget([no_pipe(line) for line in lines])
 
 
 def ok_line(assessment: Assessment) -> str:
     """Counts, never lists: '3 ARP interfaces hide VIP 10.0.0.100', '... 5,000 VIPs'; with
     the probe, who answers on the wire too, when it fits the status line."""
-    line = _ok_line(assessment)
+    line = no_pipe(_ok_line(assessment))
     for address in (True, False):
         note = probe_ok_note(assessment.findings, address)
         if note is None:
@@ -203,6 +203,7 @@ def ok_line(assessment: Assessment) -> str:
             noted = f"{vips_text(assessment.vips)} standby: {note}"
         else:
             noted = f"{line}; {note}"
+        noted = no_pipe(noted)
         if len(f"{NAME} OK - {noted}") <= STATUS_LINE_MAX:
             return noted
     return line
@@ -240,6 +241,7 @@ def problem_line(assessment: Assessment, state: str) -> str:
         summary(worst, role, limit=0),  # counts instead of names
         summary(worst, role, limit=0, evidence=False),
     ):
+        text = no_pipe(text)
         if len(text) <= room:
             return text + suffix
     return text[: room - 1] + "…" + suffix

@@ -8,6 +8,7 @@ import sys
 
 from .. import __version__
 from ..errors import ConfigError
+from ..names import printable
 from ..record import TYPE_CHECKING
 from .options import add_check_arguments, add_timeout_argument, node_check
 
@@ -16,6 +17,26 @@ if TYPE_CHECKING:
     from typing import NoReturn
 
 UNKNOWN_EXIT = 3
+NAME = "LVS_ARP"
+# Pagers and dashboards cut the status line near 90 characters.
+STATUS_LINE_MAX = 90
+
+
+def no_pipe(text: str) -> str:
+    """*text* with '|' as `\\x7c`: the plugin output's perfdata separator. nagiosplugin
+    would drop the character (interface `p|q` would print, and graph, as `pq`) and add a
+    warning line; the kernel allows it in interface names. printable() has doubled every
+    backslash already, so the name `p\\x7cq` still prints apart from `p|q`."""
+    return text.replace("|", "\\x7c")
+
+
+def error_line(message: str, state: str = "UNKNOWN") -> str:
+    """*message* (an error that may name paths from an offline tree) as the status line's
+    summary: one line, as names.printable() shows it, cut with '…' so that the line with
+    its prefix is at most STATUS_LINE_MAX characters."""
+    text = no_pipe(printable(message))
+    room = STATUS_LINE_MAX - len(f"{NAME} {state} - ")
+    return text if len(text) <= room else text[: room - 1] + "…"
 
 
 class PluginArgumentParser(argparse.ArgumentParser):
@@ -39,9 +60,13 @@ class PluginArgumentParser(argparse.ArgumentParser):
         self.refuse(f"{self.prog}: {message}")
 
     def refuse(self, message: str) -> NoReturn:
-        # The status line comes first: Nagios shows only the first line.
-        print(f"LVS_ARP UNKNOWN - {message}")
+        # The status line comes first: Nagios shows only the first line. It is bounded like
+        # any other; the whole message follows the usage when it had to be cut.
+        line = error_line(message)
+        print(f"{NAME} UNKNOWN - {line}")
         self.print_usage(sys.stdout)
+        if line != no_pipe(printable(message)):
+            print(no_pipe(printable(message)))
         sys.exit(UNKNOWN_EXIT)
 
 

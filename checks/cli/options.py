@@ -109,6 +109,12 @@ def probe_window_seconds(text: str) -> float:
     return seconds
 
 
+def window_fits(window: float, timeout: float) -> bool:
+    """Whether a probe window leaves the run time to read and judge the host too: at most
+    half the timeout. A window just under it was taken, then every run timed out."""
+    return window * 2 <= timeout
+
+
 def probe_options(options: argparse.Namespace) -> ProbeOptions | None:
     """The probe the options ask for, or None; ConfigError for a probe option without
     --probe-arp or a window the run's -t would cut short."""
@@ -118,10 +124,11 @@ def probe_options(options: argparse.Namespace) -> ProbeOptions | None:
         return None
     window = float(options.probe_window)
     timeout = getattr(options, "timeout", None)  # -t of the plugin and the preflight
-    if timeout is not None and window >= timeout:
+    if timeout is not None and not window_fits(window, timeout):
         raise ConfigError(
-            f"--probe-window {window:g} s does not fit in -t {timeout}: the probe alone takes "
-            "the window; give -t more seconds or a shorter window"
+            f"--probe-window {window:g} s does not fit in -t {timeout}: the probe takes the "
+            "window, and reading and judging the host need the rest; give -t at least twice "
+            "the window, or a shorter window"
         )
     return ProbeOptions(window, options.probe_interface)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from ipaddress import IPv4Address
 
-from ..boot.sysctl_d import UNREADABLE_DIR, UNREADABLE_FILE
+from ..boot.sysctl_d import TOO_LARGE, UNREADABLE_DIR, UNREADABLE_FILE
 from ..finding import Cause, Finding, Severity
 from ..judge.layouts import KUBE_STRICT_ARP_COMMAND
 from ..judge.remedy import (
@@ -158,6 +158,8 @@ def _boot_file(finding: Finding, role: Role, limit: int) -> str:
         return f"cannot read {path}: make it readable (chmod 0644 or an ACL)"
     if boot.kind == UNREADABLE_DIR:
         return f"cannot list {path}: make it readable (chmod 0755 or an ACL)"
+    if boot.kind == TOO_LARGE:
+        return f"{path} is too large to judge what it sets at boot"
     return f"boot config problem at {path}" + (f":{boot.line}" if boot.line else "")
 
 

@@ -5,6 +5,8 @@ Nothing here applies anything: fixes are data for the faces to print.
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections.abc import Callable, Iterable, Sequence
 from ipaddress import IPv4Address
 
@@ -127,16 +129,45 @@ def spares_unnumbered(state: HostState, parameter: str, target: int) -> bool:
     )
 
 
+def shell_word(name: str) -> str:
+    """*name* as one shell word that stands for exactly that interface, for a command the
+    faces print to be pasted into a shell.
+
+    The kernel takes any bytes but '/', ':', white space and NUL in a name (dev_valid_name()
+    in net/core/dev.c), so `a;reboot` or `$(id)` are interface names: a name of safe
+    characters is left as it is, a printable one is single-quoted (shlex.quote), and one
+    holding control characters, bytes that are not UTF-8 (surrogate escapes) or '|' (which
+    a Nagios plugin cannot print: it separates perfdata) is spelled in bash's $'...' with
+    \\xNN escapes.
+    """
+    if _SHELL_SAFE.fullmatch(name):
+        return name
+    if name.isprintable() and "|" not in name:
+        return shlex.quote(name)
+    raw = name.encode("utf-8", "surrogateescape")
+    return "$'" + "".join(_ansi_c(byte) for byte in raw) + "'"
+
+
+_SHELL_SAFE = re.compile(r"[A-Za-z0-9_.@%+,-]+")
+
+
+def _ansi_c(byte: int) -> str:
+    char = chr(byte)
+    if 0x20 <= byte < 0x7F and char not in "'\\|":
+        return char
+    return f"\\x{byte:02x}"
+
+
 def move_vips_to_lo(vips: Iterable[IPv4Address], misplaced: Iterable[Address] = ()) -> Fix:
     """Commands that put each VIP /32 on lo, removing the misplaced copies first."""
-    commands = [f"ip addr del {a} dev {a.interface}" for a in misplaced]
+    commands = [f"ip addr del {a} dev {shell_word(a.interface)}" for a in misplaced]
     commands += [f"ip addr add {vip}/32 dev lo" for vip in dict.fromkeys(vips)]
     return Fix(commands=tuple(commands))
 
 
 def add_vips_to_lan(vips: Iterable[IPv4Address], misplaced: Iterable[Address] = ()) -> Fix:
     """A director's VIPs belong /32 on the LAN interface that faces the clients."""
-    commands = [f"ip addr del {a} dev {a.interface}" for a in misplaced]
+    commands = [f"ip addr del {a} dev {shell_word(a.interface)}" for a in misplaced]
     commands += [f"ip addr add {vip}/32 dev <lan-interface>" for vip in dict.fromkeys(vips)]
     return Fix(commands=tuple(commands))
 
@@ -145,6 +176,7 @@ def narrow_vips(wide: Iterable[Address]) -> Fix:
     """Each VIP /32 where it is, instead of a prefix that makes its whole subnet local."""
     commands = []
     for address in wide:
-        commands.append(f"ip addr del {address} dev {address.interface}")
-        commands.append(f"ip addr add {address.ip}/32 dev {address.interface}")
+        device = shell_word(address.interface)
+        commands.append(f"ip addr del {address} dev {device}")
+        commands.append(f"ip addr add {address.ip}/32 dev {device}")
     return Fix(commands=tuple(commands))

@@ -66,10 +66,12 @@ def _load(path: str) -> object:
         except OSError as err:
             raise ReadError(f"cannot read addresses from {path}: {err.strerror}") from err
     try:
-        return json.loads(data)
+        # iproute2 prints interface names as raw bytes (only '"' and '\\' escaped): a name
+        # that is not UTF-8 comes as surrogate escapes, as the netlink reader hands it on.
+        return json.loads(data.decode("utf-8", "surrogateescape"))
     except RecursionError:
         raise ReadError(f"{path} is nested too deeply to be `ip -json address` output") from None
-    except ValueError as err:  # also UnicodeDecodeError, and ints past 4,300 digits
+    except ValueError as err:  # also ints past 4,300 digits
         raise ReadError(f"cannot read addresses from {path}: {err}") from None
 
 

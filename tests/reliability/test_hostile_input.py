@@ -32,6 +32,7 @@ from checks.boot.sysctl_d import SYSCTL_DIRS, printable
 from checks.boot.view import read_boot_view
 from checks.errors import LvsArpError, ReadError
 from checks.model import KNOWN_FLAGS, HostState, Role
+from checks.names import printable as one_line
 from checks.read.ip_json import read_ip_json
 from checks.read.ipvs import parse_ip_vs
 from exporter.collector import ArpCollector, build_registry
@@ -359,8 +360,8 @@ def test_the_exposition_is_valid_utf8_and_names_every_interface(host: FakeHost) 
         )
         body = text_format(build_registry(collector).collect())
     assert b"lvs_arp_scrape_success 1" in body
-    # A name that is not UTF-8 shows its bytes as \xNN, as the library prints file names.
-    expected = {printable(i.name) for i in host.interfaces} | {"all", "default"}
+    # As every face shows names: bytes that are not UTF-8 as \xNN, a backslash doubled.
+    expected = {one_line(i.name) for i in host.interfaces} | {"all", "default"}
     assert exposed_interfaces(body) == expected
 
 
@@ -395,14 +396,17 @@ def test_the_plugin_names_the_unreadable_file(host: FakeHost, which: str, conten
             expected = judge(tree.read()).worst.name
         except ReadError:
             expected = "UNREADABLE"
-        done = run_plugin(tree)
+        done = run_plugin(tree, "-v")
     output = done.stdout.decode("utf-8")
     assert STATUS_LINE.match(output), output
     assert done.stderr == b""
     if expected == "UNREADABLE":
         assert done.returncode == 3
-        # Nagios ends the status line at '\n' only (str.splitlines also splits at \x1c).
-        assert printable(str(path)) in output.split("\n")[0], output
+        # Nagios ends the status line at '\n' only (str.splitlines also splits at \x1c);
+        # it is at most 90 characters, and -v gives the whole message, path and all.
+        status, whole = output.split("\n")[:2]
+        assert len(status) <= 90, status
+        assert one_line(str(path)) in status + whole, output
     else:
         assert done.returncode == EXIT_CODES[expected]
 
@@ -442,11 +446,14 @@ def test_an_incomplete_tree_is_unknown_naming_the_path(
         with pytest.raises(ReadError) as caught:
             tree.read()
         assert str(path) in str(caught.value)
-        done = run_plugin(tree)
+        done = run_plugin(tree, "-v")
     output = done.stdout.decode("utf-8")
     assert done.returncode == 3, output
-    assert output.split("\n")[0].startswith("LVS_ARP UNKNOWN - "), output
-    assert printable(str(path)) in output.split("\n")[0], output
+    status, whole = output.split("\n")[:2]
+    assert status.startswith("LVS_ARP UNKNOWN - "), output
+    # At most 90 characters, one line; -v gives the whole message, path and all.
+    assert len(status) <= 90, status
+    assert one_line(str(path)) in status + whole, output
 
 
 def test_an_address_on_an_interface_the_tree_lacks_is_unknown(tmp_path: Path) -> None:
@@ -461,7 +468,9 @@ def test_an_address_on_an_interface_the_tree_lacks_is_unknown(tmp_path: Path) ->
     done = run_plugin(tree, "--vip", VIP)
     first = done.stdout.decode("utf-8").split("\n")[0]
     assert done.returncode == 3, first
-    assert first.startswith(f"LVS_ARP UNKNOWN - {tree.ip_json} puts {VIP}/24 on interface 'eth1'")
+    expected = f"LVS_ARP UNKNOWN - {tree.ip_json} puts {VIP}/24 on interface 'eth1'"
+    cut = first.removesuffix("…")  # at most 90 characters: a long path is cut
+    assert len(first) <= 90 and (cut.startswith(expected) or expected.startswith(cut)), first
 
 
 def write_sysctl_files(root: str, files: dict[tuple[str, str], bytes]) -> None:
