@@ -72,6 +72,7 @@ class ArpResource(nagiosplugin.Resource):  # type: ignore[misc]
         try:
             return node_check(opts).assess()
         except LvsArpError as err:
+            _whole_message(str(err))
             raise nagiosplugin.CheckError(str(err)) from err
         except nagiosplugin.Timeout:
             raise  # -t ran out mid-read: run() says so, not "internal error"
@@ -183,12 +184,19 @@ class ArpSummary(nagiosplugin.Summary):  # type: ignore[misc]
 
     def verbose(self, results: nagiosplugin.Results) -> list[str]:
         assessment = self.resource.assessment
-        if assessment is None:  # the whole message, when the status line had to cut it
-            hint = no_pipe(printable(str(results.first_significant.hint)))
-            return [hint] if hint != error_line(hint, "UNKNOWN") else []
+        if assessment is None:  # the whole message is on the second line already
+            return []
         lines = finding_lines(assessment.ranked(), assessment.role)
         lines += fix_file_lines(assessment.findings, assessment.role)
         return within_budget([no_pipe(line) for line in lines])
+
+
+def _whole_message(message: str) -> None:
+    """An error cut to fit the status line goes whole on the next line, -v or not: what to
+    grant (CAP_NET_RAW, read access) is often at its end."""
+    whole = no_pipe(printable(message))
+    if whole != error_line(message):
+        nagiosplugin.Runtime().output.add_longoutput(whole)
 
 
 def ok_line(assessment: Assessment) -> str:
