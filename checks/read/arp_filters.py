@@ -27,11 +27,12 @@ from ipaddress import IPv4Address, IPv4Network
 
 from ..record import TYPE_CHECKING, Record
 from .rule_tools import (
+    LegacyTable,
     Unreadable,
     base_chains,
     describe_nft,
     gather,
-    legacy_listing,
+    gather_legacy,
     nft_networks,
     parse_nft_document,
     run_tool,
@@ -42,7 +43,9 @@ if TYPE_CHECKING:
     from .rule_tools import NftObject
 
 
-_ARP_TABLES_NAMES = "/proc/self/net/arp_tables_names"
+_LEGACY = LegacyTable(
+    "/proc/self/net/arp_tables_names", None, "arptables-legacy", "arptables-legacy", ("-L", "-n")
+)
 
 INPUT = "input"
 OUTPUT = "output"
@@ -180,19 +183,7 @@ def read_arp_filters() -> ArpFilters:
     rules: list[ArpRule] = []
     problems: list[Unreadable] = []
     gather("nft", lambda: _nft_rules(problems), rules, problems)
-    legacy = legacy_listing(
-        _ARP_TABLES_NAMES, None, "arptables-legacy", "arptables-legacy", ["-L", "-n"]
-    )
-    if isinstance(legacy, Unreadable):
-        problems.append(legacy)
-    elif legacy is not None:
-        listing = legacy
-        gather(
-            "arptables-legacy",
-            lambda: parse_arptables_list(listing, "arptables-legacy"),
-            rules,
-            problems,
-        )
+    gather_legacy(_LEGACY, parse_arptables_list, rules, problems)
     return ArpFilters(tuple(rules), tuple(problems))
 
 

@@ -22,12 +22,13 @@ from ipaddress import IPv4Address, IPv4Network
 
 from ..record import TYPE_CHECKING, Record
 from .rule_tools import (
+    LegacyTable,
     Unreadable,
     base_chains,
     describe_nft,
     describe_nft_value,
     gather,
-    legacy_listing,
+    gather_legacy,
     nft_networks,
     parse_nft_document,
     run_tool,
@@ -38,7 +39,13 @@ if TYPE_CHECKING:
 
 REDIRECT = "REDIRECT"
 DNAT = "DNAT"
-_IP_TABLES_NAMES = "/proc/self/net/ip_tables_names"
+_LEGACY = LegacyTable(
+    "/proc/self/net/ip_tables_names",
+    "nat",
+    "iptables-legacy",
+    "iptables-legacy-save",
+    ("-t", "nat"),
+)
 _LOOPBACK = IPv4Network("127.0.0.0/8")
 # Chains whose rules see only locally made or outgoing packets: never DR-forwarded ones.
 _NOT_INBOUND = {"INPUT", "OUTPUT", "POSTROUTING"}
@@ -112,19 +119,7 @@ def read_nat_redirects() -> NatRedirects:
         return nft_nat_rules(ruleset, skip_tables=owned)
 
     gather("nft", nft, rules, problems)
-    legacy = legacy_listing(
-        _IP_TABLES_NAMES, "nat", "iptables-legacy", "iptables-legacy-save", ["-t", "nat"]
-    )
-    if isinstance(legacy, Unreadable):
-        problems.append(legacy)
-    elif legacy is not None:
-        listing = legacy
-        gather(
-            "iptables-legacy",
-            lambda: parse_iptables_save(listing, "iptables-legacy"),
-            rules,
-            problems,
-        )
+    gather_legacy(_LEGACY, parse_iptables_save, rules, problems)
     return NatRedirects(tuple(rules), tuple(problems))
 
 

@@ -142,26 +142,40 @@ def gather(
     return False
 
 
-def legacy_listing(
-    names_file: str, table: str | None, source: str, program: str, args: Sequence[str]
-) -> str | Unreadable | None:
-    """*program*'s listing of a legacy x_tables *table* (None: any), None when the kernel
-    has no such table. Listing a legacy table creates it, so the kernel's list of tables
-    (*names_file*, e.g. /proc/self/net/arp_tables_names) is asked first; *source* names
-    what could not be read."""
+class LegacyTable(Record):
+    """A legacy x_tables table and how to list it. Listing one creates it, so the kernel's
+    list of tables (*names_file*, e.g. /proc/self/net/arp_tables_names) is asked first."""
+
+    names_file: str
+    table: str | None  # None: any table of that module
+    source: str  # what the rules are called when they cannot be read
+    program: str
+    args: tuple[str, ...]
+
+
+def gather_legacy(
+    legacy: LegacyTable,
+    parse: Callable[[str, str], list[R]],
+    rules: list[R],
+    problems: list[Unreadable],
+) -> None:
+    """The legacy table's rules, parsed by parse(listing, source), added to *rules*; nothing
+    when the kernel has no such table; why not added to *problems*. Never raises."""
     try:
-        with open(names_file, encoding="ascii", errors="replace") as handle:
+        with open(legacy.names_file, encoding="ascii", errors="replace") as handle:
             tables = handle.read().split()
     except FileNotFoundError:
-        return None  # that x_tables module is not loaded: no legacy rules can exist
+        return  # that x_tables module is not loaded: no legacy rules can exist
     except OSError as err:
-        return unreadable(source, err)
-    if not tables or (table is not None and table not in tables):
-        return None
-    try:
-        return run_tool(program, args)
-    except ToolError as err:
-        return unreadable(source, err)
+        problems.append(unreadable(legacy.source, err))
+        return
+    if not tables or (legacy.table is not None and legacy.table not in tables):
+        return
+
+    def read() -> list[R]:
+        return parse(run_tool(legacy.program, legacy.args), legacy.source)
+
+    gather(legacy.source, read, rules, problems)
 
 
 # --- nft -j list ruleset --------------------------------------------------------------------
