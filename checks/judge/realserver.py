@@ -12,9 +12,9 @@ from ipaddress import IPv4Address
 
 from ..finding import Cause, Finding, Severity
 from ..kernel import (
-    AnnounceRule,
     ReplyRule,
     announce_rule,
+    announces_source,
     answers_for,
     reply_rule,
 )
@@ -163,12 +163,11 @@ def _announce_findings(
     groups = group_by_decider(state, ARP_ANNOUNCE, checked)
     on_link = _on_link_vips(state, vips, groups)
     for group, (members, linked) in zip(groups, on_link, strict=True):
-        rule = announce_rule(group.effective)
         sound = group
-        if rule is AnnounceRule.PACKET_SOURCE and vips:
+        if _announces_off_link(group.effective) and vips:
             affected, leaked = group, tuple(vips)
             sound = group._replace(interfaces=())
-        elif rule is AnnounceRule.ON_LINK_SOURCE and members:
+        elif members:  # only groups that announce an on-link source have members
             # arp_announce 1 keeps the VIP as sender only where it is on-link.
             affected, leaked = group._replace(interfaces=members), linked
             hit = {i.name for i in members}
@@ -192,12 +191,13 @@ def _on_link_vips(
     state: HostState, vips: Sequence[IPv4Address], groups: Sequence[KnobGroup]
 ) -> list[tuple[tuple[Interface, ...], tuple[IPv4Address, ...]]]:
     """Per group with arp_announce 1: its interfaces that have a VIP on-link, and those VIPs."""
-    if not any(announce_rule(g.effective) is AnnounceRule.ON_LINK_SOURCE for g in groups):
+    by_subnet = [_announces_on_link_only(g.effective) for g in groups]
+    if not any(by_subnet):
         return [((), ()) for _ in groups]  # the usual host: arp_announce 2 (or 0) everywhere
     index = SubnetIndex()
     members: list[tuple[int, Interface]] = []
     for n, group in enumerate(groups):
-        if announce_rule(group.effective) is AnnounceRule.ON_LINK_SOURCE:
+        if by_subnet[n]:
             for interface in group.interfaces:
                 for address in state.addresses_on(interface.name):
                     index.add(address, len(members))
@@ -225,7 +225,17 @@ def _on_link_vips(
 
 
 def _announce_hides(arp_announce: int) -> bool:
-    return announce_rule(arp_announce) is AnnounceRule.INTERFACE_ADDRESS
+    return not announces_source(announce_rule(arp_announce), source_on_link=True)
+
+
+def _announces_off_link(arp_announce: int) -> bool:
+    """The VIP goes out as sender whatever the subnets (arp_announce 0, 3 and up)."""
+    return announces_source(announce_rule(arp_announce), source_on_link=False)
+
+
+def _announces_on_link_only(arp_announce: int) -> bool:
+    """The VIP goes out as sender only where it is on-link (arp_announce 1)."""
+    return not _announces_off_link(arp_announce) and not _announce_hides(arp_announce)
 
 
 def _new_interface_findings(
@@ -239,11 +249,10 @@ def _new_interface_findings(
     if not judge.hides(ignore.effective):
         yield new_interface_finding(state, ignore, IGNORE_TARGET, judge.hides)
     announce = new_interface_group(state, ARP_ANNOUNCE)
-    rule = announce_rule(announce.effective)
     # A new interface's subnet is unknown: judge it like the existing ones, where the usual
     # LVS-DR layout puts the VIP inside the LAN's subnet.
-    if rule is AnnounceRule.PACKET_SOURCE or (
-        rule is AnnounceRule.ON_LINK_SOURCE and _any_on_link(state, vips, checked)
+    if _announces_off_link(announce.effective) or (
+        _announces_on_link_only(announce.effective) and _any_on_link(state, vips, checked)
     ):
         yield new_interface_finding(state, announce, ANNOUNCE_TARGET, _announce_hides)
 
