@@ -187,12 +187,7 @@ def _conf_label(finding: Finding) -> str:
 def vip_families(assessment: Assessment, vip_series_limit: int) -> list[Metric]:
     """Per-VIP series up to *vip_series_limit* VIPs; counts always (a kube-proxy node holds
     thousands of service IPs, and every series costs Prometheus memory)."""
-    misplaced = {
-        vip
-        for f in assessment.findings
-        if f.cause in PLACEMENT_CAUSES and f.is_problem
-        for vip in f.vips
-    }
+    misplaced = assessment.misplaced_vips()
     # From the findings, not a look-up per VIP: a kube-proxy node judges thousands.
     absent = {
         vip

@@ -18,7 +18,7 @@ import nagiosplugin
 
 from ..assess import Assessment
 from ..errors import LvsArpError
-from ..finding import LEAK_CAUSES, PLACEMENT_CAUSES, Cause, Severity
+from ..finding import LEAK_CAUSES, Cause, Severity
 from ..model import Role
 from ..names import printable
 from ..record import TYPE_CHECKING
@@ -94,9 +94,7 @@ def perfdata(assessment: Assessment, per_interface: re.Pattern[str] | None = Non
     leaking = assessment.interfaces_with(*LEAK_CAUSES)
     silent = assessment.interfaces_with(Cause.SILENT)
     after_reboot = assessment.interfaces_with(Cause.LOST_AT_REBOOT, after_reboot=True)
-    misplaced = {
-        v for f in findings if f.cause in PLACEMENT_CAUSES and f.is_problem for v in f.vips
-    }
+    misplaced = assessment.misplaced_vips()
     values = [
         ("arp_interfaces", len(assessment.checked)),
         ("leaking", len(leaking)),
