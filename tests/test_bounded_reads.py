@@ -25,7 +25,6 @@ from checks.read.ip_json import read_ip_json
 from checks.read.ipvs import (
     VirtualServices,
     parse_virtual_services,
-    read_virtual_addresses,
     read_virtual_services,
 )
 
@@ -86,7 +85,7 @@ def test_ip_vs_from_dev_zero_is_refused_naming_the_file(tree: FakeTree) -> None:
     """The real cap: /dev/zero stops at IP_VS_CAP, not at the end of memory."""
     _replace(ip_vs(tree), "/dev/zero")
     with pytest.raises(ReadError, match=f"^{re.escape(str(ip_vs(tree)))} is larger than 256 MiB"):
-        read_virtual_addresses(str(tree.proc_root))
+        read_virtual_services(str(tree.proc_root))
 
 
 def test_ip_vs_from_an_endless_fifo_is_refused(
@@ -94,14 +93,14 @@ def test_ip_vs_from_an_endless_fifo_is_refused(
 ) -> None:
     _replace(ip_vs(tree), endless_fifo)
     with pytest.raises(ReadError, match=f"^{re.escape(str(ip_vs(tree)))} is larger than 1 MiB"):
-        read_virtual_addresses(str(tree.proc_root))
+        read_virtual_services(str(tree.proc_root))
 
 
 def test_ip_vs_bigger_than_the_cap_is_refused(tree: FakeTree, small_caps: None) -> None:
     with open(ip_vs(tree), "ab") as handle:
         handle.write(b"  -> 0A00000B:0050      Route   1      0          0\n" * 30000)
     with pytest.raises(ReadError, match=re.escape(str(ip_vs(tree)))):
-        read_virtual_addresses(str(tree.proc_root))
+        read_virtual_services(str(tree.proc_root))
 
 
 def test_ip_vs_just_under_the_cap_is_read(tree: FakeTree, small_caps: None) -> None:
@@ -109,7 +108,7 @@ def test_ip_vs_just_under_the_cap_is_read(tree: FakeTree, small_caps: None) -> N
     size = ip_vs(tree).stat().st_size
     with open(ip_vs(tree), "ab") as handle:
         handle.write(line * ((SMALL_CAP - size) // len(line)))
-    assert read_virtual_addresses(str(tree.proc_root)) == (IPv4Address(VIP),)
+    assert addresses(tree) == (IPv4Address(VIP),)
 
 
 def test_the_plugin_answers_for_dev_zero_within_its_timeout(tree: FakeTree) -> None:
@@ -153,7 +152,7 @@ def test_read_virtual_services_from_a_tree(tree: FakeTree) -> None:
     assert read_virtual_services(str(tree.proc_root)) == VirtualServices(
         (IPv4Address("192.0.2.100"),), (1, 0xABCD)
     )
-    assert read_virtual_addresses(str(tree.proc_root)) == (IPv4Address("192.0.2.100"),)
+    assert addresses(tree) == (IPv4Address("192.0.2.100"),)
 
 
 def test_no_ipvs_is_none(tree: FakeTree) -> None:
@@ -206,3 +205,9 @@ def test_ip_json_of_a_100k_vip_node_fits_the_cap(tmp_path: Path) -> None:
     path.write_text(f'[{{"ifindex":1,"ifname":"lo","addr_info":[{entries}]}}]')
     assert path.stat().st_size < (64 << 20) // 3
     assert len(read_ip_json(str(path))) == 100_000
+
+
+def addresses(tree: FakeTree) -> tuple[IPv4Address, ...]:
+    services = read_virtual_services(str(tree.proc_root))
+    assert services is not None, "IPVS loaded: the file exists"
+    return services.addresses

@@ -51,17 +51,6 @@ def read_virtual_services(proc_root: str = "/proc") -> VirtualServices | None:
     return parse_virtual_services(data.decode("ascii", "replace"), path)
 
 
-def read_virtual_addresses(proc_root: str = "/proc") -> tuple[IPv4Address, ...] | None:
-    """IPv4 addresses of the virtual services; None when IPVS is not loaded in this namespace."""
-    services = read_virtual_services(proc_root)
-    return None if services is None else services.addresses
-
-
-def parse_ip_vs(text: str, path: str) -> tuple[IPv4Address, ...]:
-    """Lines like `TCP  C0000264:0050 rr`: the address is hex, host order as printed."""
-    return parse_virtual_services(text, path).addresses
-
-
 def parse_virtual_services(text: str, path: str) -> VirtualServices:
     """Service lines of /proc/net/ip_vs text; real-server lines and headers are skipped."""
     addresses: list[IPv4Address] = []

@@ -16,7 +16,6 @@ from ..errors import ReadError
 from ..record import Record
 
 OWN_NAMESPACE = "/proc/self/ns/net"
-INIT_NAMESPACE = "/proc/1/ns/net"
 RUN_NETNS = "/run/netns"
 # The proc root's own pid 1 is absent from copied or fake trees: nothing to compare then.
 _NOT_PROCFS = (errno.ENOENT, errno.ENOTDIR)

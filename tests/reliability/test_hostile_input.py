@@ -34,7 +34,7 @@ from checks.errors import LvsArpError, ReadError
 from checks.model import KNOWN_FLAGS, HostState, Role
 from checks.names import printable as one_line
 from checks.read.ip_json import read_ip_json
-from checks.read.ipvs import parse_ip_vs
+from checks.read.ipvs import parse_virtual_services
 from exporter.collector import ArpCollector, build_registry
 from exporter.exposition import text_format
 
@@ -224,7 +224,7 @@ ip_vs_lines = st.one_of(
 @given(lines=st.lists(ip_vs_lines, max_size=6))
 def test_any_ip_vs_text_is_parsed_or_refused_naming_the_file(lines: list[str]) -> None:
     try:
-        found = parse_ip_vs("\n".join(lines), "/proc/net/ip_vs")
+        found = parse_virtual_services("\n".join(lines), "/proc/net/ip_vs").addresses
     except ReadError as err:
         assert "/proc/net/ip_vs" in str(err)
         return
