@@ -131,7 +131,7 @@ class FakeHost:
         tree.ip_json.write_text(json.dumps(self.ip_json_links(), indent=1))
         if self.virtual_services is not None:
             (tree.proc_root / "net").mkdir()
-            (tree.proc_root / "net/ip_vs").write_text(_ip_vs_text(self.virtual_services))
+            (tree.proc_root / "net/ip_vs").write_text(ip_vs_text(self.virtual_services))
         return tree
 
     def write_boot_config(self, sysctl_root: Path, name: str = "90-fake-host.conf") -> Path:
@@ -204,16 +204,21 @@ def _services(services: tuple[str, ...] | None) -> tuple[IPv4Address, ...] | Non
     return None if services is None else tuple(IPv4Address(s) for s in services)
 
 
-def _ip_vs_text(services: Iterable[str]) -> str:
-    """/proc/net/ip_vs: hex addresses, one TCP service on port 80 each, one real server."""
+def ip_vs_text(services: Iterable[str], fwmarks: int = 0, rip: str = "10.0.0.11") -> str:
+    """/proc/net/ip_vs: hex addresses, one TCP service on port 80 each and *fwmarks* FWM
+    services, each with one real server *rip*."""
     lines = [
         "IP Virtual Server version 1.2.1 (size=4096)",
         "Prot LocalAddress:Port Scheduler Flags",
         "  -> RemoteAddress:Port Forward Weight ActiveConn InActConn",
     ]
+    real_server = f"{int(IPv4Address(rip)):08X}"
     for service in services:
         lines.append(f"TCP  {int(IPv4Address(service)):08X}:0050 rr")
-        lines.append("  -> 0A00000B:0050      Route   1      0          0")
+        lines.append(f"  -> {real_server}:0050      Route   1      0          0")
+    for mark in range(1, fwmarks + 1):
+        lines.append(f"FWM  {mark:08X} rr")
+        lines.append(f"  -> {real_server}:0000      Route   1      0          0")
     return "\n".join(lines) + "\n"
 
 

@@ -21,11 +21,11 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
-from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_host import ip_vs_text
 from netns_commands import COMMAND_TIMEOUT_S, run
 
 from .arp_observer import Observation
@@ -142,18 +142,7 @@ def ipvs_tree(tmp: Path, name: str, services: Sequence[str] = (VIP,), fwmarks: i
     tree = tmp / name
     (tree / "net").mkdir(parents=True)
     (tree / "sys").symlink_to("/proc/sys")
-    lines = [
-        "IP Virtual Server version 1.2.1 (size=4096)",
-        "Prot LocalAddress:Port Scheduler Flags",
-        "  -> RemoteAddress:Port Forward Weight ActiveConn InActConn",
-    ]
-    for service in services:
-        lines.append(f"TCP  {int(IPv4Address(service)):08X}:0050 rr")
-        lines.append("  -> C000020B:0050      Route   1      0          0")
-    for mark in range(1, fwmarks + 1):
-        lines.append(f"FWM  {mark:08X} rr")
-        lines.append("  -> C000020B:0000      Route   1      0          0")
-    (tree / "net" / "ip_vs").write_text("\n".join(lines) + "\n")
+    (tree / "net" / "ip_vs").write_text(ip_vs_text(services, fwmarks, rip="192.0.2.11"))
     return str(tree)
 
 
